@@ -1,0 +1,65 @@
+"""trainlab: from a labeled table to a trained, evaluated, explained model that is ready to use.
+
+    >>> import trainlab
+    >>> run = trainlab.train("examples/german_credit.csv", target="creditability", time_limit=30)  # doctest: +SKIP
+    >>> run.leaderboard.head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trainlab.config import BudgetConfig, SplitConfig, TrainConfig
+from trainlab.errors import (
+    BundleError,
+    ConfigError,
+    DataError,
+    MissingDependencyError,
+    SchemaError,
+    TrainlabError,
+)
+
+if TYPE_CHECKING:
+    from trainlab.predict import Predictor
+    from trainlab.run import Run
+
+__version__ = "0.1.0"
+__all__ = [
+    "BudgetConfig",
+    "BundleError",
+    "ConfigError",
+    "DataError",
+    "MissingDependencyError",
+    "Predictor",
+    "Run",
+    "SchemaError",
+    "SplitConfig",
+    "TrainConfig",
+    "TrainlabError",
+    "__version__",
+    "load",
+    "train",
+]
+
+
+def train(data: Any, target: str | None = None, **options: Any) -> Run:
+    """Train and compare models on a table (path or DataFrame); see ``trainlab.run.train``."""
+    from trainlab.run import train as run_train
+
+    return run_train(data, target, **options)
+
+
+def load(path: Any) -> Predictor:
+    """Load a saved model bundle after verifying its manifest and checksums."""
+    from trainlab.predict import Predictor
+
+    return Predictor.load(path)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Run", "Predictor"):
+        from trainlab.predict import Predictor
+        from trainlab.run import Run
+
+        return {"Run": Run, "Predictor": Predictor}[name]
+    raise AttributeError(f"module 'trainlab' has no attribute {name!r}")

@@ -1,0 +1,110 @@
+"""Write a bundle atomically; read one back only after every checksum and path has been verified."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from trainlab.bundle.manifest import Manifest, library_versions, sha256_file
+from trainlab.data.schema import Schema
+from trainlab.errors import BundleError
+from trainlab.models.fitted import TrainedModel
+from trainlab.models.persist import load_sklearn, save_sklearn
+from trainlab.models.registry import REGISTRY
+from trainlab.search.ensemble import EnsembleModel
+
+Model = TrainedModel | EnsembleModel
+
+
+def save_bundle(model: Model, schema: Schema, folder: Path, **details: Any) -> Manifest:
+    """Save ``model`` to ``folder`` via a temporary sibling folder and a rename: never half-written.
+
+    ``details`` fill the manifest's optional fields (metrics, config, data_fingerprint, reference, extras).
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        members, weights = (model.members, model.weights) if isinstance(model, EnsembleModel) else ([model], [1.0])
+        entries = []
+        for i, (member, weight) in enumerate(zip(members, weights, strict=True)):
+            sub = tmp / "members" / str(i)
+            sub.mkdir(parents=True)
+            save_sklearn(member.preprocessor, sub / "preprocessor.skops")
+            member.spec.save(member.estimator, sub)
+            entries.append({"family": member.family, "params": member.params, "weight": float(weight)})
+        manifest = Manifest(task=schema.task, target=schema.target, classes=list(schema.classes),
+                            positive_class=schema.positive_class, schema=schema.to_dict(), members=entries,
+                            versions=library_versions(), **details)
+        manifest.files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+        _replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _replace(tmp: Path, folder: Path) -> None:
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
+        folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(folder)
+
+
+def load_bundle(folder: str | Path) -> tuple[Manifest, Model]:
+    """Verify and load a bundle; raises BundleError for anything tampered, foreign or damaged."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"Model bundle '{folder}' not found: give the 'model' folder of a run, "
+                          "e.g. runs/<name>/model.")
+    manifest = Manifest.read(folder)
+    verify_files(folder, manifest)
+    schema = Schema.from_dict(manifest.schema)
+    n_classes = max(len(manifest.classes), 2) if manifest.task != "regression" else 0
+    members = []
+    for i, entry in enumerate(manifest.members):
+        spec = REGISTRY.get(entry.get("family", ""))
+        if spec is None:
+            raise BundleError(f"The bundle's model family {entry.get('family')!r} is unknown to this trainlab "
+                              f"(known: {', '.join(REGISTRY)}). Install the version that wrote it, or retrain.")
+        sub = folder / "members" / str(i)
+        try:
+            estimator = spec.load(sub, manifest.task)
+        except BundleError:
+            raise
+        except Exception as exc:
+            raise BundleError(f"The {spec.key} model in '{sub}' could not be read: {exc}") from exc
+        members.append(TrainedModel(family=spec.key, params=entry.get("params", {}), task=schema.task,
+                                    n_classes=n_classes, preprocessor=load_sklearn(sub / "preprocessor.skops"),
+                                    estimator=estimator))
+    if len(members) == 1:
+        return manifest, members[0]
+    return manifest, EnsembleModel(members, [float(e["weight"]) for e in manifest.members])
+
+
+def verify_files(folder: Path, manifest: Manifest) -> None:
+    """Every listed file exists with its checksum; nothing else is there; no path escapes the folder."""
+    root = folder.resolve()
+    problems = []
+    for rel, digest in manifest.files.items():
+        path = (folder / rel).resolve()
+        if rel.startswith(("/", "\\")) or ".." in Path(rel).parts or not path.is_relative_to(root):
+            problems.append(f"'{rel}' points outside the bundle")
+        elif not path.is_file():
+            problems.append(f"'{rel}' is missing")
+        elif sha256_file(path) != digest:
+            problems.append(f"'{rel}' was modified after saving (checksum mismatch)")
+    present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+    extra = sorted(present - set(manifest.files) - {"manifest.json"})
+    if extra:
+        problems.append(f"unlisted file(s) {', '.join(extra[:5])}")
+    if problems:
+        raise BundleError(f"Refusing to load '{folder}': " + "; ".join(problems)
+                          + ". The bundle was changed or damaged; use the original or retrain.")

@@ -1,0 +1,143 @@
+"""TrainConfig and its parts: every option of a run, validated once at the boundary."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from trainlab.errors import ConfigError, did_you_mean, raise_all
+
+Task = Literal["binary", "multiclass", "regression"]
+TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
+PRESETS: tuple[str, ...] = ("fast", "balanced", "best")
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How rows are split into train and test, and train into validation folds."""
+
+    test_size: float = 0.2
+    stratify: bool = True
+    time_column: str | None = None
+    group_column: str | None = None
+    folds: int = 5
+
+    def problems(self) -> list[str]:
+        out = []
+        if not (isinstance(self.test_size, int | float) and 0 < self.test_size < 1):
+            out.append(
+                f"Option --test-size must be between 0 and 1 (exclusive), got {self.test_size!r}. "
+                "Use 0.2 for an 80/20 split or 0.3 for 70/30."
+            )
+        if not (isinstance(self.folds, int) and self.folds >= 2):
+            out.append(f"Option --folds must be an integer of at least 2, got {self.folds!r}.")
+        if self.time_column and self.group_column:
+            out.append(
+                "Options --time-column and --group-column cannot be used together: "
+                "choose a chronological split or a split by group."
+            )
+        return out
+
+    @property
+    def kind(self) -> str:
+        """'time', 'group', 'stratified' or 'random': the one kind every later split reuses."""
+        if self.time_column:
+            return "time"
+        if self.group_column:
+            return "group"
+        return "stratified" if self.stratify else "random"
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """How much the search may spend: wall-clock seconds, a number of trials, or both."""
+
+    time_limit: float | None = 60.0
+    max_trials: int | None = None
+
+    def problems(self) -> list[str]:
+        out = []
+        tl = self.time_limit
+        if tl is not None and (not isinstance(tl, int | float) or not math.isfinite(tl) or tl <= 0):
+            out.append(f"Option --time-limit must be a positive number of seconds, got {tl!r}.")
+        if self.max_trials is not None and (not isinstance(self.max_trials, int) or self.max_trials < 1):
+            out.append(f"Option --max-trials must be a positive integer, got {self.max_trials!r}.")
+        return out
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run needs to know besides the data."""
+
+    target: str
+    task: Task | None = None
+    metric: str | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    weight_column: str | None = None
+    seed: int = 0
+    preset: str = "balanced"
+    models: tuple[str, ...] | None = None
+    exclude_models: tuple[str, ...] = ()
+    jobs: int = 1
+    out_dir: Path = Path("runs")
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = self.split.problems() + self.budget.problems()
+        if not isinstance(self.target, str) or not self.target:
+            problems.append("Option --target is required: name the column to predict.")
+        if self.task is not None and self.task not in TASKS:
+            problems.append(f"Option --task must be one of {', '.join(TASKS)}, got {self.task!r}.")
+        if self.preset not in PRESETS:
+            problems.append(f"Option --preset must be one of {', '.join(PRESETS)}, got {self.preset!r}.")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            problems.append(f"Option --seed must be a non-negative integer, got {self.seed!r}.")
+        if not isinstance(self.jobs, int) or self.jobs < 1:
+            problems.append(f"Option --jobs must be a positive integer, got {self.jobs!r}.")
+        raise_all(problems, ConfigError)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data, as stored in run.json and the bundle manifest."""
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        d["models"] = list(self.models) if self.models is not None else None
+        d["exclude_models"] = list(self.exclude_models)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        d["split"] = SplitConfig(**d.get("split", {}))
+        d["budget"] = BudgetConfig(**d.get("budget", {}))
+        d["out_dir"] = Path(d.get("out_dir", "runs"))
+        if d.get("models") is not None:
+            d["models"] = tuple(d["models"])
+        d["exclude_models"] = tuple(d.get("exclude_models", ()))
+        return cls(**d)
+
+
+SPLIT_OPTIONS = {"test_size", "stratify", "time_column", "group_column", "folds"}
+BUDGET_OPTIONS = {"time_limit", "max_trials"}
+
+
+def make_config(target: str, **options: Any) -> TrainConfig:
+    """A TrainConfig from flat options as the CLI and ``train()`` take them (test_size=0.3, time_limit=30, ...)."""
+    split = {k: options.pop(k) for k in list(options) if k in SPLIT_OPTIONS}
+    budget = {k: options.pop(k) for k in list(options) if k in BUDGET_OPTIONS}
+    known = set(TrainConfig.__dataclass_fields__) - {"split", "budget", "target"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        valid = sorted(known | SPLIT_OPTIONS | BUDGET_OPTIONS)
+        raise ConfigError(f"Unknown option(s) {', '.join(unknown)}.{did_you_mean(unknown[0], valid)} "
+                          f"Valid options: {', '.join(valid)}.")
+    for key in ("models", "exclude_models"):
+        if isinstance(options.get(key), str):
+            options[key] = tuple(k.strip() for k in options[key].split(",") if k.strip())
+        elif options.get(key) is not None:
+            options[key] = tuple(options[key])
+    if "out_dir" in options:
+        options["out_dir"] = Path(options["out_dir"])
+    return TrainConfig(target=target, split=SplitConfig(**split), budget=BudgetConfig(**budget), **options)

@@ -1,0 +1,231 @@
+"""Bad-input findings: errors that stop a run and warnings that are shown and kept, each naming the column."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import cross_val_score
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from trainlab.config import TrainConfig
+from trainlab.data.schema import Schema, infer_schema
+from trainlab.errors import DataError, did_you_mean, list_names, raise_all
+
+MIN_ROWS = 10
+LEAKAGE_SAMPLE = 5000
+
+
+@dataclass
+class Finding:
+    """One observation about the data: level is 'error', 'warning' or 'info'."""
+
+    level: str
+    code: str
+    message: str
+    column: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckedData:
+    """The table after checks: rows and columns the models may use, its schema, and every finding."""
+
+    frame: pd.DataFrame
+    schema: Schema
+    findings: list[Finding]
+
+
+def check_data(frame: pd.DataFrame, config: TrainConfig) -> CheckedData:
+    """Run every check; raise one DataError listing all errors, return the cleaned table otherwise."""
+    findings: list[Finding] = []
+    frame = _dedupe_columns(frame, findings)
+    _require_option_columns(frame, config)
+    frame = _clean_target(frame, config.target, findings)
+    frame = _clean_values(frame, config.target, findings)
+    split = config.split
+    ignore = tuple(c for c in (split.time_column, split.group_column) if c)
+    schema = infer_schema(frame, config.target, config.task, config.weight_column, ignore=ignore)
+    errors = _target_errors(frame, schema, config)
+    errors += _weight_errors(frame, config.weight_column)
+    _column_findings(frame, schema, findings)
+    if not schema.features:
+        errors.append(
+            "No usable feature left: every column other than the target is constant, empty, an ID or free text "
+            f"({list_names([f'{c.name} ({c.role})' for c in schema.columns]) or 'no other columns'}). "
+            "Add columns that describe each row."
+        )
+    if len(frame) < MIN_ROWS:
+        errors.append(f"Only {len(frame)} rows with a target: trainlab needs at least {MIN_ROWS} to train and test.")
+    raise_all(errors, DataError)
+    duplicates = int(frame.duplicated().sum())
+    if duplicates:
+        findings.append(Finding("warning", "duplicate_rows",
+                                f"{duplicates} rows are exact duplicates of another row; they are kept. "
+                                "If they are repeated exports, remove them so test rows do not also appear in training."))
+    findings += _leakage_findings(frame, schema)
+    return CheckedData(frame=frame.reset_index(drop=True), schema=schema, findings=findings)
+
+
+def _dedupe_columns(frame: pd.DataFrame, findings: list[Finding]) -> pd.DataFrame:
+    names = [str(c) for c in frame.columns]
+    seen: dict[str, int] = {}
+    renamed = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            renamed.append(f"{name}.{seen[name]}")
+        else:
+            seen[name] = 0
+            renamed.append(name)
+    repeated = [n for n, k in seen.items() if k]
+    mangled = [n for n in names if "." in n and n.rsplit(".", 1)[0] in seen and n.rsplit(".", 1)[1].isdigit()]
+    if repeated or mangled:
+        which = repeated or [m.rsplit(".", 1)[0] for m in mangled]
+        findings.append(Finding("warning", "duplicate_columns",
+                                f"Column name(s) {list_names(sorted(set(which)))} appear more than once; the copies "
+                                "are kept as '<name>.1', '<name>.2'. Rename them in the file so each name is unique.",
+                                which[0]))
+    frame = frame.copy()
+    frame.columns = renamed
+    return frame
+
+
+def _require_option_columns(frame: pd.DataFrame, config: TrainConfig) -> None:
+    problems = []
+    options = {"--target": config.target, "--weight-column": config.weight_column,
+               "--time-column": config.split.time_column, "--group-column": config.split.group_column}
+    for option, column in options.items():
+        if column is not None and column not in frame.columns:
+            label = f"Target column '{column}'" if option == "--target" else f"Column '{column}' given to {option}"
+            problems.append(f"{label} not found.{did_you_mean(column, frame.columns)} "
+                            f"Columns: {list_names(list(frame.columns))}")
+    raise_all(problems, DataError)
+
+
+def _clean_target(frame: pd.DataFrame, target: str, findings: list[Finding]) -> pd.DataFrame:
+    y = frame[target]
+    missing = int(y.isna().sum())
+    if missing == len(frame):
+        raise DataError(f"Target column '{target}' has no values: all {len(frame)} rows are empty. "
+                        "Choose the column that holds the answers, or fill it in.")
+    if missing:
+        findings.append(Finding("warning", "missing_target",
+                                f"Dropped {missing} rows with a missing target '{target}' "
+                                f"({missing / len(frame):.1%} of the rows).", target))
+        frame = frame[y.notna()]
+    return frame
+
+
+def _clean_values(frame: pd.DataFrame, target: str, findings: list[Finding]) -> pd.DataFrame:
+    frame = frame.copy()
+    for name in frame.columns:
+        s = frame[name]
+        if pd.api.types.is_float_dtype(s):
+            n_inf = int(np.isinf(s.to_numpy(dtype=float, na_value=np.nan)).sum())
+            if n_inf:
+                findings.append(Finding("warning", "infinite_values",
+                                        f"Column '{name}' has {n_inf} infinite values; they are treated as missing.", name))
+                frame[name] = s.replace([np.inf, -np.inf], np.nan)
+        elif not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and name != target:
+            frame[name] = _fix_mixed(s, name, findings)
+    return frame
+
+
+def _fix_mixed(s: pd.Series, name: str, findings: list[Finding]) -> pd.Series:
+    non_missing = s.dropna()
+    if non_missing.empty:
+        return s
+    as_number = pd.to_numeric(non_missing, errors="coerce")
+    share = float(as_number.notna().mean())
+    if 0.9 <= share < 1:
+        bad = non_missing[as_number.isna()]
+        findings.append(Finding("warning", "mixed_types",
+                                f"Column '{name}' is numeric except {len(bad)} values such as {bad.iloc[0]!r}; "
+                                "those are treated as missing. Fix them in the file if they mean something.", name))
+        return pd.to_numeric(s, errors="coerce")
+    if 0 < share < 0.9 and non_missing.map(type).nunique() > 1:
+        findings.append(Finding("warning", "mixed_types",
+                                f"Column '{name}' mixes numbers and text ({share:.0%} numbers); it is treated as "
+                                "categorical.", name))
+    if share == 1:
+        return pd.to_numeric(s, errors="coerce")
+    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+
+
+def _target_errors(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> list[str]:
+    y = frame[schema.target]
+    errors = []
+    if schema.task == "regression":
+        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+            errors.append(f"Target column '{schema.target}' holds text (e.g. {y.iloc[0]!r}), so it cannot be a "
+                          "regression target. Use --task binary or --task multiclass, or give a numeric column.")
+        return errors
+    counts = y.value_counts()
+    if len(counts) < 2:
+        errors.append(f"Column '{schema.target}' has one class ({counts.index[0]!r}) after dropping rows with a "
+                      "missing target: a classifier needs two. Check the target column, or use --task regression.")
+        return errors
+    if schema.task == "binary" and len(counts) > 2:
+        errors.append(f"Option --task binary was given, but target '{schema.target}' has {len(counts)} classes. "
+                      "Use --task multiclass.")
+    smallest = counts.idxmin()
+    if config.split.stratify and counts.min() < 2:
+        errors.append(f"Class {smallest!r} of target '{schema.target}' has {counts.min()} row: a stratified split "
+                      "needs at least 2 rows per class, one on each side. Remove that class or collect more rows.")
+    return errors
+
+
+def _weight_errors(frame: pd.DataFrame, weight_column: str | None) -> list[str]:
+    if weight_column is None:
+        return []
+    w = pd.to_numeric(frame[weight_column], errors="coerce")
+    if w.isna().any() or (w < 0).any() or w.sum() <= 0:
+        return [f"Weight column '{weight_column}' must hold non-negative numbers with a positive sum and no "
+                f"missing values; found {int(w.isna().sum())} missing or non-numeric and {int((w < 0).sum())} negative."]
+    return []
+
+
+def _column_findings(frame: pd.DataFrame, schema: Schema, findings: list[Finding]) -> None:
+    for col in schema.columns:
+        if col.role in ("constant", "empty"):
+            findings.append(Finding("warning", f"{col.role}_column",
+                                    f"Column '{col.name}' is dropped: {col.note}.", col.name))
+        elif col.role == "id":
+            findings.append(Finding("info", "id_column", f"Column '{col.name}' is dropped: {col.note}.", col.name))
+        elif col.role == "text":
+            findings.append(Finding("info", "text_column", f"Column '{col.name}' is set aside: {col.note}.", col.name))
+        elif col.role == "categorical" and col.n_unique > 50 and col.n_unique > 0.1 * len(frame):
+            findings.append(Finding("warning", "high_cardinality",
+                                    f"Column '{col.name}' has {col.n_unique} distinct values for {len(frame)} rows; "
+                                    "rare values are grouped. Consider a coarser version of it.", col.name))
+
+
+def _leakage_findings(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
+    """Flag a single feature that predicts the target almost perfectly: usually a leak of the answer."""
+    sample = frame.sample(min(len(frame), LEAKAGE_SAMPLE), random_state=0)
+    y = sample[schema.target]
+    classify = schema.task != "regression"
+    if classify and y.value_counts(normalize=True).iloc[0] >= 0.95:
+        return []
+    found = []
+    for col in schema.features:
+        x = sample[col.name]
+        codes = pd.factorize(x)[0] if col.role != "numeric" else pd.to_numeric(x, errors="coerce").fillna(-1e300)
+        model = DecisionTreeClassifier(max_depth=6, random_state=0) if classify else DecisionTreeRegressor(
+            max_depth=6, random_state=0)
+        try:
+            score = cross_val_score(model, np.asarray(codes, dtype=float).reshape(-1, 1), y, cv=3,
+                                    scoring="balanced_accuracy" if classify else "r2").mean()
+        except ValueError:
+            continue
+        if score >= 0.99:
+            found.append(Finding("warning", "leakage",
+                                 f"Column '{col.name}' alone predicts the target '{schema.target}' almost perfectly "
+                                 f"({'balanced accuracy' if classify else 'R2'} {score:.3f}). It may leak the answer; "
+                                 "drop it if it is only known after the outcome.", col.name))
+    return found

@@ -1,0 +1,122 @@
+"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines, or take a pandas DataFrame."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from trainlab.errors import DataError
+
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".xlsx": "excel", ".xls": "excel", ".xlsm": "excel",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+
+
+def load_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Read ``source`` into a DataFrame, raising DataError with the fix when it is not a usable table."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+        where = "the DataFrame"
+    else:
+        path = Path(source)
+        where = f"'{path}'"
+        frame = _read_file(path)
+    if frame.shape[1] == 0 or frame.shape[0] == 0:
+        raise DataError(
+            f"{where} has no data rows ({frame.shape[0]} rows, {frame.shape[1]} columns). "
+            "Give a table with a header line and at least one row per example."
+        )
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        hint = ""
+        if path.parent.exists():
+            near = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() in FORMATS)[:5]
+            hint = f" Files here: {', '.join(near)}." if near else ""
+        raise DataError(f"File '{path}' not found. Check the path.{hint}")
+    if path.is_dir():
+        raise DataError(f"'{path}' is a folder, not a data file. Give the path of a CSV, Parquet, Excel or JSON file.")
+    if path.stat().st_size == 0:
+        raise DataError(f"File '{path}' is empty (0 bytes). Export the table again.")
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise DataError(
+            f"File '{path}' has the extension '{path.suffix}', which trainlab does not read. "
+            "Use .csv, .tsv, .parquet, .xlsx, .json or .jsonl."
+        )
+    try:
+        if kind == "csv":
+            return _read_csv(path)
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        if kind == "excel":
+            return pd.read_excel(path)
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True)
+        return _read_json(path)
+    except DataError:
+        raise
+    except Exception as exc:  # each reader raises its own types; all mean "cannot read this file"
+        raise DataError(
+            f"File '{path}' could not be read as {kind.upper()}: {_first_line(exc)}. "
+            "It may be truncated or not a table; open it in a spreadsheet program to check, or export it again."
+        ) from exc
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if b"\x00" in raw[:4096]:
+        raise DataError(f"File '{path}' looks binary, not a text CSV. Is it a Parquet or Excel file renamed?")
+    text = None
+    for encoding in ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    assert text is not None  # latin-1 decodes any byte string
+    sample = text[:20000]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        return pd.read_csv(io.StringIO(text), sep=delimiter, low_memory=False)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"File '{path}' has no columns: it is empty or blank lines only.") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"File '{path}' is not a consistent table: {_first_line(exc)}. "
+            f"Each line needs the same number of '{delimiter}'-separated fields; the file may be truncated."
+        ) from exc
+
+
+def _read_json(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_json(path)
+    except ValueError:
+        return pd.read_json(path, lines=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A sha256 of the table's columns and values: the same data gives the same fingerprint."""
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,89 @@
+"""Features from the schema, and per-family preprocessing recipes as scikit-learn transformers.
+
+``make_features`` is stateless (it only follows the schema), so it runs the same at training and predict
+time. The recipes are fitted inside each fold on training rows only.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from trainlab.data.schema import Schema
+
+RECIPES = ("scaled", "tree", "booster", "catboost")
+TRUE_WORDS = {"true", "yes", "y", "t", "1"}
+DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+MISSING = "__missing__"
+
+
+def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Model inputs: numbers as floats, booleans as 0/1, dates as their parts, categories as text."""
+    out: dict[str, pd.Series] = {}
+    for col in schema.features:
+        s = frame[col.name]
+        if col.role == "numeric":
+            out[col.name] = pd.to_numeric(s, errors="coerce").astype(float)
+        elif col.role == "boolean":
+            out[col.name] = s.map(lambda v: np.nan if pd.isna(v) else float(str(v).strip().lower() in TRUE_WORDS))
+        elif col.role == "datetime":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                when = pd.to_datetime(s, errors="coerce", format="mixed")
+            for part in DATE_PARTS:
+                out[f"{col.name}_{part}"] = getattr(when.dt, part).astype(float)
+        else:
+            out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
+                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
+    """Names of the numeric and the categorical columns that ``make_features`` produces."""
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for col in schema.features:
+        if col.role == "datetime":
+            numeric += [f"{col.name}_{part}" for part in DATE_PARTS]
+        elif col.role == "categorical":
+            categorical.append(col.name)
+        else:
+            numeric.append(col.name)
+    return numeric, categorical
+
+
+def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
+    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster' or 'catboost'."""
+    numeric, categorical = feature_groups(schema)
+    if recipe == "scaled":
+        num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                        ("scale", StandardScaler())])
+        cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)),
+                        ("onehot", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5,
+                                                 max_categories=30, sparse_output=False))])
+    elif recipe == "tree":
+        num = SimpleImputer(strategy="median", keep_empty_features=True)
+        cat = _ordinal()
+    elif recipe == "booster":
+        num = "passthrough"
+        cat = _ordinal()
+    elif recipe == "catboost":
+        num = "passthrough"
+        cat = SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)
+    else:
+        raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
+    transformer = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)],
+                                    verbose_feature_names_out=False, remainder="drop")
+    return transformer.set_output(transform="pandas")
+
+
+def _ordinal() -> Pipeline:
+    return Pipeline([("impute", SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)),
+                     ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                                min_frequency=3, dtype=np.float64))])

@@ -1,0 +1,107 @@
+"""The holdout test split and the validation folds, of one kind declared once: random, stratified, time or group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    KFold,
+    StratifiedKFold,
+    TimeSeriesSplit,
+    train_test_split,
+)
+
+from trainlab.config import SplitConfig
+from trainlab.data.schema import Schema
+from trainlab.errors import DataError
+
+LARGE_DATA_ROWS = 20_000
+Fold = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class Split:
+    """Row positions of the train and test parts, and folds as positions inside the train part."""
+
+    kind: str
+    train: np.ndarray
+    test: np.ndarray
+    folds: list[Fold]
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": self.kind, "train_rows": len(self.train), "test_rows": len(self.test),
+                "validation": f"{len(self.folds)}-fold cross-validation" if len(self.folds) > 1
+                else "one validation split (large data)"}
+
+
+def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: int) -> Split:
+    """Split rows into train and test, then the train part into folds of the same kind."""
+    kind = config.kind if (schema.task != "regression" or config.kind not in ("stratified",)) else "random"
+    train, test = holdout(frame, schema, config, kind, seed, config.test_size)
+    folds = make_folds(frame.iloc[train], schema, config, kind, seed)
+    return Split(kind=kind, train=train, test=test, folds=folds)
+
+
+def holdout(frame: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int,
+            size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (train, test) with ``size`` of the rows on the test side."""
+    positions = np.arange(len(frame))
+    if kind == "time":
+        order = np.argsort(_time_values(frame, config.time_column or ""), kind="stable")
+        cut = round(len(frame) * (1 - size))
+        return np.sort(order[:cut]), np.sort(order[cut:])
+    if kind == "group":
+        groups = frame[config.group_column].astype(str).to_numpy()
+        if len(np.unique(groups)) < 2:
+            raise DataError(f"Column '{config.group_column}' given to --group-column has one group only: "
+                            "a split by group needs at least two.")
+        splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
+        train, test = next(splitter.split(positions, groups=groups))
+        return np.sort(train), np.sort(test)
+    stratify = frame[schema.target].astype(str).to_numpy() if kind == "stratified" else None
+    try:
+        train, test = train_test_split(positions, test_size=size, random_state=seed, stratify=stratify)
+    except ValueError as exc:
+        raise DataError(f"The test split of {size:.0%} cannot hold every class of '{schema.target}' "
+                        f"({exc}). Use a larger --test-size or collect more rows of the rare classes.") from exc
+    return np.sort(train), np.sort(test)
+
+
+def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int) -> list[Fold]:
+    """Validation folds over the train part; one validation split on large data."""
+    positions = np.arange(len(train))
+    if len(train) > LARGE_DATA_ROWS:
+        fit, valid = holdout(train, schema, config, kind, seed + 1, 0.2)
+        return [(fit, valid)]
+    n = config.folds
+    if kind == "time":
+        order = np.argsort(_time_values(train, config.time_column or ""), kind="stable")
+        return [(order[a], order[b]) for a, b in TimeSeriesSplit(n_splits=n).split(positions)]
+    if kind == "group":
+        groups = train[config.group_column].astype(str).to_numpy()
+        n = min(n, len(np.unique(groups)))
+        if n < 2:
+            raise DataError(f"The training part holds one group of '{config.group_column}': "
+                            "cross-validation by group needs at least two. Use more groups.")
+        return list(GroupKFold(n_splits=n).split(positions, groups=groups))
+    if kind == "stratified":
+        y = train[schema.target].astype(str)
+        n = max(2, min(n, int(y.value_counts().min())))
+        return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(positions, y))
+    return list(KFold(n_splits=n, shuffle=True, random_state=seed).split(positions))
+
+
+def _time_values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    s = frame[column]
+    if pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy()
+    parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+    if parsed.isna().any():
+        bad = s[parsed.isna()].iloc[0]
+        raise DataError(f"Column '{column}' given to --time-column has a value that is not a date or time: "
+                        f"{bad!r}. Fix it, or choose a column of dates or numbers.")
+    return parsed.to_numpy()

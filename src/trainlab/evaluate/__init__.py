@@ -1,0 +1,1 @@
+"""Step 5, evaluation: metrics, diagnosis, errors, importance, curves."""

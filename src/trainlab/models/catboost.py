@@ -1,0 +1,77 @@
+"""CatBoost gradient-boosted trees with native categorical handling, saved in CatBoost's cbm format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.models.registry import ModelSpec, Param, register
+
+FILE = "catboost.cbm"
+
+
+def _cls(task: str) -> Any:
+    import catboost as cb
+
+    return cb.CatBoostRegressor if task == "regression" else cb.CatBoostClassifier
+
+
+class CatBoostModel:
+    """CatBoost told which columns are categorical at fit time (the text columns of the recipe)."""
+
+    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
+                 n_jobs: int = 1) -> None:
+        self.task = task
+        self.params = params
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(self, features: Any, y: Any, sample_weight: Any = None) -> CatBoostModel:
+        cat = [i for i, dtype in enumerate(features.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
+        self.model_ = _cls(self.task)(random_seed=self.seed, thread_count=self.n_jobs, verbose=0,
+                                      allow_writing_files=False, cat_features=cat, **(self.params or {}))
+        self.model_.fit(features, y, sample_weight=sample_weight)
+        if self.task != "regression":
+            self.classes_ = np.asarray(self.model_.classes_)
+        return self
+
+    def predict(self, features: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict(features)).ravel()
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(features))
+
+
+def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    return CatBoostModel(task=task, params=params, seed=seed, n_jobs=n_jobs)
+
+
+def save(estimator: CatBoostModel, folder: Path) -> list[str]:
+    estimator.model_.save_model(str(folder / FILE))
+    return [FILE]
+
+
+def load(folder: Path, task: str) -> CatBoostModel:
+    model = CatBoostModel(task=task)
+    model.model_ = _cls(task)()
+    model.model_.load_model(str(folder / FILE))
+    if task != "regression":
+        model.classes_ = np.asarray(model.model_.classes_)
+    return model
+
+
+SPEC = register(ModelSpec(
+    key="catboost", names={"default": "CatBoost"}, tasks=("binary", "multiclass", "regression"),
+    recipe="catboost", build=build, save=save, load=load, requires="catboost", extra="all",
+    defaults={"iterations": 400, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0},
+    space={
+        "iterations": Param("int", 100, 1500, log=True),
+        "learning_rate": Param("float", 0.01, 0.3, log=True),
+        "depth": Param("int", 3, 10),
+        "l2_leaf_reg": Param("float", 0.5, 30.0, log=True),
+    },
+    cost=3,
+))

@@ -1,0 +1,54 @@
+"""A trained candidate: its fitted preprocessing and estimator, ready to turn features into outputs."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.data.prepare import build_preprocessor
+from trainlab.data.schema import Schema
+from trainlab.models.registry import ModelSpec, get_spec, model_output
+
+
+@dataclass
+class TrainedModel:
+    """One family's model with the preprocessing fitted on the same rows."""
+
+    family: str
+    params: dict[str, Any]
+    task: str
+    n_classes: int
+    preprocessor: Any
+    estimator: Any
+
+    def output(self, features: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (rows x classes), or predictions for regression."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            prepared = self.preprocessor.transform(features)
+            return model_output(self.estimator, prepared, self.task, self.n_classes)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return get_spec(self.family)
+
+
+def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features: pd.DataFrame, y: np.ndarray,
+              weights: np.ndarray | None, seed: int, n_jobs: int = 1) -> TrainedModel:
+    """Fit the family's preprocessing recipe and estimator on these rows only."""
+    preprocessor = build_preprocessor(schema, spec.recipe)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        prepared = preprocessor.fit_transform(features)
+        estimator = spec.build(schema.task, dict(params), seed, n_jobs)
+        if weights is not None and spec.sample_weight:
+            estimator.fit(prepared, y, sample_weight=weights)
+        else:
+            estimator.fit(prepared, y)
+    return TrainedModel(family=spec.key, params=dict(params), task=schema.task,
+                        n_classes=max(len(schema.classes), 2) if schema.task != "regression" else 0,
+                        preprocessor=preprocessor, estimator=estimator)

@@ -1,0 +1,27 @@
+"""Regularized linear models: logistic regression for classes, ridge regression for numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from trainlab.models.registry import ModelSpec, Param, register
+
+
+def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    if task == "regression":
+        return Ridge(alpha=params["alpha"], random_state=seed)
+    return LogisticRegression(C=params["C"], max_iter=2000, random_state=seed)
+
+
+SPEC = register(ModelSpec(
+    key="linear",
+    names={"default": "Logistic regression", "regression": "Ridge regression"},
+    tasks=("binary", "multiclass", "regression"),
+    recipe="scaled",
+    build=build,
+    defaults={"C": 1.0, "alpha": 1.0},
+    space={"C": Param("float", 1e-3, 100.0, log=True), "alpha": Param("float", 1e-3, 100.0, log=True)},
+    cost=0,
+))

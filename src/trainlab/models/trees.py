@@ -1,0 +1,75 @@
+"""scikit-learn's tree families: decision tree, random forest, extra trees, histogram gradient boosting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from trainlab.models.registry import ModelSpec, Param, register
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+def build_tree(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    cls = DecisionTreeRegressor if task == "regression" else DecisionTreeClassifier
+    return cls(max_depth=params["max_depth"], min_samples_leaf=params["min_samples_leaf"], random_state=seed)
+
+
+def build_forest(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    cls = RandomForestRegressor if task == "regression" else RandomForestClassifier
+    return cls(random_state=seed, n_jobs=n_jobs, **params)
+
+
+def build_extra(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    cls = ExtraTreesRegressor if task == "regression" else ExtraTreesClassifier
+    return cls(random_state=seed, n_jobs=n_jobs, **params)
+
+
+def build_hgb(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    cls = HistGradientBoostingRegressor if task == "regression" else HistGradientBoostingClassifier
+    return cls(random_state=seed, early_stopping=False, **params)
+
+
+FOREST_SPACE = {
+    "n_estimators": Param("int", 100, 600, log=True),
+    "max_features": Param("float", 0.2, 1.0),
+    "min_samples_leaf": Param("int", 1, 20, log=True),
+}
+
+register(ModelSpec(
+    key="decision_tree", names={"default": "Decision tree"}, tasks=TASKS, recipe="tree", build=build_tree,
+    defaults={"max_depth": 8, "min_samples_leaf": 5},
+    space={"max_depth": Param("int", 2, 20), "min_samples_leaf": Param("int", 1, 50, log=True)},
+    cost=0,
+))
+register(ModelSpec(
+    key="random_forest", names={"default": "Random forest"}, tasks=TASKS, recipe="tree", build=build_forest,
+    defaults={"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1},
+    space=FOREST_SPACE, cost=2,
+))
+register(ModelSpec(
+    key="extra_trees", names={"default": "Extra trees"}, tasks=TASKS, recipe="tree", build=build_extra,
+    defaults={"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1},
+    space=FOREST_SPACE, cost=2,
+))
+register(ModelSpec(
+    key="hist_gradient_boosting", names={"default": "Histogram gradient boosting"}, tasks=TASKS,
+    recipe="booster", build=build_hgb,
+    defaults={"learning_rate": 0.06, "max_iter": 300, "max_leaf_nodes": 31, "l2_regularization": 0.0},
+    space={
+        "learning_rate": Param("float", 0.01, 0.3, log=True),
+        "max_iter": Param("int", 50, 1000, log=True),
+        "max_leaf_nodes": Param("int", 7, 127, log=True),
+        "l2_regularization": Param("float", 1e-6, 10.0, log=True),
+    },
+    cost=1,
+))

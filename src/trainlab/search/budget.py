@@ -1,0 +1,35 @@
+"""The search budget: wall-clock seconds (measured from the start of the run) and/or a number of trials."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Budget:
+    """Tracks what is spent; ``reserve_s`` is kept back for refitting, evaluating and saving the best model."""
+
+    time_limit: float | None
+    max_trials: int | None = None
+    started: float = field(default_factory=time.monotonic)
+    trials_done: int = 0
+    reserve_s: float = 0.0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def remaining(self) -> float:
+        """Seconds left for trials (infinite without a time limit)."""
+        if self.time_limit is None:
+            return float("inf")
+        return self.time_limit - self.elapsed() - self.reserve_s
+
+    def deadline(self) -> float:
+        """The monotonic clock time by which trials must stop."""
+        return time.monotonic() + self.remaining()
+
+    def exhausted(self) -> bool:
+        if self.max_trials is not None and self.trials_done >= self.max_trials:
+            return True
+        return self.remaining() <= 0

@@ -1,0 +1,118 @@
+"""One trial: a candidate configuration scored on the validation folds, with its out-of-fold predictions."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.data.schema import Schema
+from trainlab.data.split import Fold
+from trainlab.evaluate.metrics import Context, Metric, compute_metrics
+from trainlab.models.fitted import fit_model
+from trainlab.models.registry import get_spec
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A configuration to try: a unique model name, its family and parameters, and where it came from."""
+
+    name: str
+    family: str
+    params: dict[str, Any]
+    source: str = "default"
+
+
+@dataclass
+class TrainingData:
+    """The training part of the table, ready for trials: features, encoded target, weights and folds."""
+
+    schema: Schema
+    features: pd.DataFrame
+    y: np.ndarray
+    weights: np.ndarray | None
+    folds: list[Fold]
+    context: Context
+    metric: Metric
+    seed: int
+    n_jobs: int = 1
+
+    def oof_template(self) -> np.ndarray:
+        shape = (len(self.y),) if self.context.task == "regression" else (len(self.y), self.context.n_classes)
+        return np.full(shape, np.nan)
+
+    def validated_rows(self) -> np.ndarray:
+        """Positions that appear in some validation fold (all rows under k-fold)."""
+        rows = np.zeros(len(self.y), dtype=bool)
+        for _, valid in self.folds:
+            rows[valid] = True
+        return rows
+
+
+@dataclass
+class TrialResult:
+    """What a trial measured. ``oof`` holds out-of-fold outputs, NaN on rows never validated."""
+
+    candidate: Candidate
+    status: str
+    score: float = float("nan")
+    metrics: dict[str, float] = field(default_factory=dict)
+    fit_time_s: float = 0.0
+    predict_time_s: float = 0.0
+    error: str = ""
+    oof: np.ndarray | None = None
+    number: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def score_oof(data: TrainingData, oof: np.ndarray) -> tuple[float, dict[str, float]]:
+    """The ranking score and all metrics of out-of-fold outputs, on the rows that were validated."""
+    rows = data.validated_rows()
+    weights = data.weights[rows] if data.weights is not None else None
+    ctx = Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
+    metrics = compute_metrics(data.y[rows], oof[rows], ctx)
+    return metrics[data.metric.name], metrics
+
+
+def run_trial(candidate: Candidate, data: TrainingData, deadline: float) -> TrialResult:
+    """Fit and score the candidate on every fold; a raising candidate becomes a failed result, never a crash."""
+    spec = get_spec(candidate.family)
+    oof = data.oof_template()
+    fit_s = predict_s = 0.0
+    for i, (fit_rows, valid_rows) in enumerate(data.folds):
+        if time.monotonic() > deadline:
+            return TrialResult(candidate, "failed", error=f"time limit reached after {i} of {len(data.folds)} folds",
+                               fit_time_s=fit_s, predict_time_s=predict_s)
+        weights = data.weights[fit_rows] if data.weights is not None else None
+        try:
+            t0 = time.perf_counter()
+            model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fit_rows], data.y[fit_rows],
+                              weights, data.seed, data.n_jobs)
+            t1 = time.perf_counter()
+            oof[valid_rows] = model.output(data.features.iloc[valid_rows])
+            t2 = time.perf_counter()
+        except Exception as exc:  # any library error fails this candidate only
+            return TrialResult(candidate, "failed", error=_reason(exc), fit_time_s=fit_s, predict_time_s=predict_s)
+        fit_s += t1 - t0
+        predict_s += t2 - t1
+    try:
+        score, metrics = score_oof(data, oof)
+    except ValueError as exc:
+        return TrialResult(candidate, "failed", error=_reason(exc))
+    n = len(data.folds)
+    return TrialResult(candidate, "ok", score=score, metrics=metrics, fit_time_s=fit_s / n,
+                       predict_time_s=predict_s / n, oof=oof)
+
+
+def _reason(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" (in {last[0].name})" if last else ""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}{where}"[:300]
