@@ -20,6 +20,7 @@ from trainlab.errors import (
 )
 
 if TYPE_CHECKING:
+    from trainlab.estimators import Classifier, Regressor
     from trainlab.predict import Predictor
     from trainlab.run import Run
 
@@ -27,10 +28,12 @@ __version__ = "0.1.0"
 __all__ = [
     "BudgetConfig",
     "BundleError",
+    "Classifier",
     "ConfigError",
     "DataError",
     "MissingDependencyError",
     "Predictor",
+    "Regressor",
     "Run",
     "SchemaError",
     "SplitConfig",
@@ -57,6 +60,10 @@ def load(path: Any) -> Predictor:
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("Classifier", "Regressor"):
+        from trainlab import estimators
+
+        return getattr(estimators, name)
     if name in ("Run", "Predictor"):
         from trainlab.predict import Predictor
         from trainlab.run import Run

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from trainlab.cli_lifecycle import after_train, models_app, monitor, retrain, tracking_before
 from trainlab.errors import TrainlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -29,7 +30,7 @@ def main() -> None:
     try:
         app()
     except TrainlabError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/]")
@@ -38,8 +39,9 @@ def main() -> None:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
+    data: Annotated[Path | None, typer.Argument(
+        help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (inferred if omitted).")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric that ranks models (default: roc_auc, log_loss, rmse).")] = None,
     test_size: Annotated[float, typer.Option(help="Share of rows held out for the final test (0.3 for 70/30).")] = 0.2,
@@ -48,27 +50,55 @@ def train(
     weight_column: Annotated[str | None, typer.Option(help="Column of sample weights.")] = None,
     no_stratify: Annotated[bool, typer.Option("--no-stratify", help="Plain random split for classification.")] = False,
     folds: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    time_limit: Annotated[float | None, typer.Option(help="Seconds for the whole run.")] = 60.0,
+    time_limit: Annotated[float | None, typer.Option(
+        help="Seconds for the whole run (default 60, or none when --max-trials is given).")] = None,
     max_trials: Annotated[int | None, typer.Option(help="Stop after this many trials (repeatable runs).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same split and models.")] = 0,
     preset: Annotated[str, typer.Option(help="fast, balanced or best.")] = "balanced",
     models: Annotated[str | None, typer.Option(help="Only these families, comma-separated (e.g. lightgbm,linear).")] = None,
     exclude_models: Annotated[str | None, typer.Option(help="Leave out these families, comma-separated.")] = None,
-    jobs: Annotated[int, typer.Option(help="Threads per model.")] = 1,
+    jobs: Annotated[int, typer.Option(help="Trials run side by side, each in a worker process.")] = 1,
+    device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
+    refit_full: Annotated[bool, typer.Option(
+        help="After testing, refit the best model on all rows (test rows included) before saving.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder that holds run folders.")] = Path("runs"),
     name: Annotated[str | None, typer.Option(help="Run folder name (default: <data>-<time>).")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue an interrupted run from its folder.")] = None,
+    register: Annotated[str | None, typer.Option(help="Register the best model under this name in the registry.")] = None,
+    registry: Annotated[Path | None, typer.Option(help="Registry file (default $TRAINLAB_REGISTRY or trainlab.db).")] = None,
+    mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow (default store mlflow.db).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
 ) -> None:
     """Train and compare models on DATA, save the best as a bundle, and print the leaderboard."""
     from trainlab.config import make_config
+    from trainlab.errors import ConfigError
+    from trainlab.run import resume as run_resume
     from trainlab.run import train as run_train
 
+    if resume is not None:
+        with _progress(None) as listener:
+            run = run_resume(resume, listener=listener)
+        _print_run(run, as_json)
+        return
+    if data is None or target is None:
+        raise ConfigError("Give the data file and the column to predict: trainlab train DATA --target COLUMN "
+                          "(or --resume RUN_DIR to continue a run).")
+    if time_limit is None and max_trials is None:
+        time_limit = 60.0
     config = make_config(target, task=task, metric=metric, test_size=test_size, time_column=time_column,
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
-                         models=models, exclude_models=exclude_models or (), jobs=jobs, out_dir=out_dir, name=name)
+                         models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
+                         device=device, out_dir=out_dir, name=name)
+    mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener)
+    _print_run(run, as_json)
+    after_train(run, register, registry, mlflow_uri)
+
+
+def _print_run(run: Any, as_json: bool) -> None:
+    """The leaderboard, skipped families, test scores and how to use the model; or all of it as JSON."""
     if as_json:
         out.print_json(json.dumps({"run": str(run.folder), "best_model": run.best_model,
                                    "test_metrics": run.test_metrics,
@@ -81,8 +111,12 @@ def train(
         out.print(f"[dim]Skipped {family}: {reason}[/]")
     scores = ", ".join(f"{k} {v:.4f}" for k, v in run.test_metrics.items())
     out.print(f"\n[bold]Best model:[/] {run.best_model}   [bold]test set[/] ({run.split['test_rows']} rows): {scores}")
-    out.print(f"Run folder: {run.folder}   ({run.timings['total_s']:.1f} s)")
+    first = run.timings.get("first_model_s")
+    first_note = f"; first usable model after {first:.1f} s" if first is not None else ""
+    out.print(f"Run folder: {run.folder}   ({run.timings['total_s']:.1f} s{first_note})")
     out.print(f"Predict with: trainlab predict {run.bundle_path} new_rows.csv -o predictions.csv")
+    if (run.folder / "report.html").is_file():
+        out.print(f"Report: {run.folder / 'report.html'} (diagnosis: {_verdict(run.folder)})")
 
 
 class _progress:
@@ -122,12 +156,16 @@ def predict(
     bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
     data: Annotated[Path, typer.Argument(help="Rows to predict, with the training columns.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write predictions here (CSV or Parquet).")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="Binary models: predict the positive class from this probability on (default: the bundle's).")] = None,
 ) -> None:
     """Predict DATA with a saved model: the prediction, and class probabilities for classifiers."""
     from trainlab.data.load import load_table
     from trainlab.predict import Predictor
 
     predictor = Predictor.load(bundle)
+    if threshold is not None:
+        predictor.threshold = threshold
     rows = load_table(data)
     table = predictor.predictions_table(rows)
     if output is None:
@@ -163,6 +201,114 @@ def doctor(
     _print_findings(checked.findings) if checked.findings else out.print("[green]No problems found.[/]")
 
 
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<name>.")],
+) -> None:
+    """Rebuild report.html and summary.json of a run from the files in its folder."""
+    from trainlab.report import write_report
+
+    path = write_report(run_dir)
+    err.print(f"Wrote {path} and {path.with_name('summary.json')}")
+
+
+@app.command()
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
+    data: Annotated[Path, typer.Argument(help="Rows to explain, with the training columns.")],
+    top: Annotated[int, typer.Option(help="Contributing features shown per row.")] = 5,
+    limit: Annotated[int, typer.Option(help="Explain at most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON on stdout.")] = False,
+) -> None:
+    """Explain each prediction of DATA: its top contributing features, their values and direction."""
+    from trainlab.data.load import load_table
+    from trainlab.predict import Predictor
+
+    rows = load_table(data)
+    explained = Predictor.load(bundle).explain(rows.head(limit), top=top)
+    if as_json:
+        out.print_json(json.dumps(explained, default=str))
+        return
+    for i, entry in enumerate(explained):
+        chance = f" (p({entry['explained_class']}) = {entry['probability']:.3f})" if "probability" in entry else ""
+        prediction = entry["prediction"]
+        shown = f"{prediction:.4g}" if isinstance(prediction, float) else prediction
+        out.print(f"[bold]Row {i}[/]: prediction [bold]{shown}[/]{chance}", highlight=False)
+        for c in entry["contributions"]:
+            colour = "green" if c["contribution"] > 0 else "red"
+            out.print(f"  [{colour}]{c['contribution']:+.4f}[/] {c['feature']} = {c['value']!r} "
+                      f"({c['direction']} the {entry['unit']})", highlight=False)
+    if len(rows) > limit:
+        err.print(f"Explained the first {limit} of {len(rows)} rows; use --limit to explain more.")
+    if explained:
+        err.print(f"[dim]Contributions by {explained[0]['method']}; base value {explained[0]['base']:.4f}.[/]")
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
+    data: Annotated[Path, typer.Argument(help="Labelled rows: the training columns and the target column.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evaluation-<data>).")] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric for permutation importance (default: the task's).")] = None,
+) -> None:
+    """Score a saved model on new labelled DATA: metrics, curves, error analysis and importance, in a report."""
+    from trainlab.data.load import load_table
+    from trainlab.evaluate.analysis import evaluate_saved
+    from trainlab.predict import Predictor
+    from trainlab.report import write_report
+
+    predictor = Predictor.load(bundle)
+    folder = out_dir or Path(f"evaluation-{data.stem}")
+    name = predictor.manifest.extras.get("model_name", "model") if predictor.manifest else "model"
+    analysis = evaluate_saved(predictor.model, predictor.schema, load_table(data), folder, model_name=str(name),
+                              bundle=bundle, data=str(data), metric=metric, threshold=predictor.threshold)
+    path = write_report(folder)
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in analysis["test"]["metrics"].items())
+    out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows: {scores}", highlight=False)
+    out.print(f"Report: {path}")
+
+
+@app.command()
+def serve(
+    model: Annotated[str | None, typer.Argument(
+        help="A bundle folder, or a registered model NAME[@alias]; omit it for the web UI alone.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(envvar="TRAINLAB_TOKEN", show_envvar=True,
+                                              help="API token required on every endpoint but health.")] = None,
+    runs: Annotated[Path, typer.Option(help="Folder of run folders that the web UI lists and trains into.")] = Path("runs"),
+    max_request_mb: Annotated[float, typer.Option(help="Largest request body (JSON or upload) in MB.")] = 100.0,
+    registry: Annotated[Path | None, typer.Option(help="Model registry file (default ./trainlab.db).")] = None,
+) -> None:
+    """Serve a model over HTTP (/predict, /v2 Open Inference Protocol) and the no-code web UI on one port."""
+    try:
+        import uvicorn
+
+        from trainlab.serve.app import ServeSettings, create_app
+        from trainlab.serve.model import resolve_model
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] not in ("fastapi", "starlette", "uvicorn", "multipart", "python_multipart"):
+            raise
+        from trainlab.errors import MissingDependencyError
+
+        raise MissingDependencyError(exc.name or "fastapi", "serve", "trainlab serve") from exc
+    bundle, name = resolve_model(model, registry) if model else (None, None)
+    app = create_app(ServeSettings(bundle=bundle, model_name=name, token=token or None, runs_dir=runs,
+                                   registry=registry, max_request_mb=max_request_mb))
+    if not token and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]Warning:[/] listening on {host} without --token: anyone who can reach it can use it.")
+    served = f"model '{app.state.model.name}' and " if app.state.model else ""
+    err.print(f"Serving {served}the web UI on http://{host}:{port}/  (API docs: /docs; Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _verdict(folder: Path) -> str:
+    if not (folder / "analysis.json").is_file():
+        return "not computed"
+    analysis = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
+    return str(analysis.get("diagnosis", {}).get("verdict", "not computed"))
+
+
 def _print_findings(findings: list[Any]) -> None:
     for f in findings:
         colour = {"warning": "yellow", "info": "dim"}.get(f.level, "red")
@@ -196,3 +342,8 @@ def _write_table(table: pd.DataFrame, path: Path) -> None:
     else:
         table.to_csv(tmp, index=False)
     tmp.replace(path)
+
+
+app.add_typer(models_app, name="models")
+app.command()(monitor)
+app.command()(retrain)

@@ -12,6 +12,7 @@ from trainlab.errors import ConfigError, did_you_mean, raise_all
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 PRESETS: tuple[str, ...] = ("fast", "balanced", "best")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class TrainConfig:
     models: tuple[str, ...] | None = None
     exclude_models: tuple[str, ...] = ()
     jobs: int = 1
+    refit_full: bool = False
+    device: str = "auto"
     out_dir: Path = Path("runs")
     name: str | None = None
 
@@ -97,6 +100,8 @@ class TrainConfig:
             problems.append(f"Option --seed must be a non-negative integer, got {self.seed!r}.")
         if not isinstance(self.jobs, int) or self.jobs < 1:
             problems.append(f"Option --jobs must be a positive integer, got {self.jobs!r}.")
+        if self.device not in DEVICES:
+            problems.append(f"Option --device must be one of {', '.join(DEVICES)}, got {self.device!r}.")
         raise_all(problems, ConfigError)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +132,8 @@ def make_config(target: str, **options: Any) -> TrainConfig:
     """A TrainConfig from flat options as the CLI and ``train()`` take them (test_size=0.3, time_limit=30, ...)."""
     split = {k: options.pop(k) for k in list(options) if k in SPLIT_OPTIONS}
     budget = {k: options.pop(k) for k in list(options) if k in BUDGET_OPTIONS}
+    if budget.get("max_trials") is not None and "time_limit" not in budget:
+        budget["time_limit"] = None  # a trial budget alone makes the run repeatable
     known = set(TrainConfig.__dataclass_fields__) - {"split", "budget", "target"}
     unknown = sorted(set(options) - known)
     if unknown:

@@ -13,6 +13,9 @@ from trainlab.bundle.io import Model
 from trainlab.data.load import load_table
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import Schema
+from trainlab.errors import ConfigError
+from trainlab.evaluate.importance import explain_rows
+from trainlab.evaluate.metrics import Context, predicted_labels
 
 
 class Predictor:
@@ -22,6 +25,9 @@ class Predictor:
         self.model = model
         self.schema = schema
         self.manifest = manifest
+        stored = (manifest.extras.get("threshold") if manifest else None) or {}
+        self.threshold: float | None = stored.get("threshold")
+        """Binary models: the positive-class probability from which a row is predicted positive (None: 0.5)."""
 
     @classmethod
     def load(cls, folder: str | Path) -> Predictor:
@@ -47,7 +53,17 @@ class Predictor:
         out = self.output(rows)
         if self.task == "regression":
             return out
-        return np.asarray(self.classes, dtype=object)[out.argmax(axis=1)]
+        return np.asarray(self.classes, dtype=object)[self._labels(out)]
+
+    def _labels(self, out: np.ndarray) -> np.ndarray:
+        if self.threshold is not None and not 0 < self.threshold < 1:
+            raise ConfigError(f"Decision threshold {self.threshold!r} must be between 0 and 1 (exclusive), "
+                              "e.g. 0.3 to predict the positive class more often.")
+        return predicted_labels(out, self._context())
+
+    def _context(self) -> Context:
+        positive = self.classes.index(self.schema.positive_class) if self.schema.positive_class is not None else 1
+        return Context(self.task, positive, max(len(self.classes), 2), threshold=self.threshold)
 
     def predict_proba(self, rows: pd.DataFrame | str | Path) -> pd.DataFrame:
         """One probability column per class, named by the class."""
@@ -55,12 +71,20 @@ class Predictor:
             raise TypeError("predict_proba is for classifiers; this model predicts numbers. Use predict.")
         return pd.DataFrame(self.output(rows), columns=[str(c) for c in self.classes])
 
+    def explain(self, rows: pd.DataFrame | str | Path, top: int = 5) -> list[dict[str, Any]]:
+        """Each row's prediction with its ``top`` contributing features: value, contribution and direction."""
+        frame = rows if isinstance(rows, pd.DataFrame) else load_table(rows)
+        features = make_features(self.schema.check_rows(frame), self.schema)
+        stored = (self.manifest.extras.get("background") if self.manifest else None) or []
+        background = pd.DataFrame(stored, columns=features.columns).astype(features.dtypes.to_dict()) if stored else features
+        return explain_rows(self.model, features, background, self.classes, self._context(), top=top)
+
     def predictions_table(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows' predictions as a table: 'prediction', plus 'proba_<class>' columns for classifiers."""
         out = self.output(rows)
         if self.task == "regression":
             return pd.DataFrame({"prediction": out})
-        table = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[out.argmax(axis=1)]})
+        table = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[self._labels(out)]})
         for i, cls in enumerate(self.classes):
             table[f"proba_{cls}"] = out[:, i]
         return table

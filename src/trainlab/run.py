@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,14 +22,22 @@ from trainlab.config import TrainConfig, make_config
 from trainlab.data.checks import CheckedData, Finding, check_data
 from trainlab.data.load import fingerprint, load_table
 from trainlab.data.prepare import make_features
+from trainlab.data.profile import profile_reference
 from trainlab.data.schema import Schema
 from trainlab.data.split import Split, make_split
+from trainlab.errors import ConfigError, DataError, TrainlabError
+from trainlab.evaluate.analysis import analyze_run, background_records
 from trainlab.evaluate.metrics import Context, compute_metrics, resolve_metric
+from trainlab.evaluate.threshold import choose_threshold
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
+from trainlab.report import write_report
 from trainlab.search.budget import Budget
-from trainlab.search.scheduler import Listener, SearchResult, run_defaults
+from trainlab.search.ensemble import EnsembleModel
+from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
+from trainlab.search.journal import TrialJournal
+from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult
 from trainlab.search.trial import TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
@@ -70,15 +80,21 @@ class Run:
 
 
 def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config: TrainConfig | None = None,
-          listener: Listener | None = None, **options: Any) -> Run:
-    """Train, compare and save models for ``target``; options are those of ``trainlab train`` (time_limit=30, ...)."""
+          listener: Listener | None = None, resume: str | Path | None = None, report: bool = True,
+          **options: Any) -> Run:
+    """Train, compare and save models for ``target``; options are those of ``trainlab train`` (time_limit=30, ...).
+
+    ``resume`` names the folder of an interrupted run: its finished trials are kept and the search goes on.
+    ``report=False`` skips the analysis and report.html (the estimators' ``fit`` into a temporary folder).
+    """
     started = time.monotonic()
     if config is None:
         if target is None:
             raise TypeError("train() needs target='column' or config=TrainConfig(...)")
         config = make_config(target, **options)
     notify: Callable[[str, dict[str, Any]], None] = listener or (lambda kind, info: None)
-    budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started)
+    budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started,
+                    refit_passes=2 if config.refit_full else 1)
 
     notify("stage", {"name": "Loading and checking the data"})
     frame = load_table(data)
@@ -88,33 +104,123 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     split = make_split(checked.frame, schema, config.split, config.seed)
     training = _training_data(checked, split, config)
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models)
+    families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
+                for s in families]  # a family with a device parameter trains where --device says
+    folder = Path(resume) if resume is not None else _run_folder(config, data)
+    details = {"config": config.to_dict(), "data_fingerprint": fingerprint(frame)}
+    _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details}, indent=2))
     prepared_at = budget.elapsed()
-    budget.reserve_s = _reserve(config, len(split.train))
+    budget.reserve_s = _reserve(config, len(split.train), report)
 
     notify("stage", {"name": f"Training {len(families)} model families", "metric": metric.name})
-    search = run_defaults(training, families, budget, listener)
+    early = _EarlyModel(training, folder / "model", details, budget)
+    executor = _executor(training, config)
+    try:
+        scheduler = Scheduler(training, budget, PLANS[config.preset], executor, _both(listener, early.on_event),
+                              TrialJournal(folder / "search"))
+        search = scheduler.run(families)
+    finally:
+        executor.close()
+        early.wait()
     search.skipped = {**skipped, **search.skipped}
     best = _best_trial(search, metric.greater_is_better)
 
     notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-    model = fit_model(get_spec(best.candidate.family), best.candidate.params, schema, training.features,
-                      training.y, training.weights, config.seed, config.jobs)
-    test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config)
-    folder = _run_folder(config, data)
+    model = _refit(best, search, training, config)
+    threshold = choose_threshold(training.y, best.oof, training.context, metric.name)
+    test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
+    if config.refit_full:
+        notify("stage", {"name": "Refitting on all rows, test rows included"})
+        model = _refit(best, search, _training_data(checked, _all_rows(split), config), config)
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
-    details = {"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": test_metrics},
-               "config": config.to_dict(), "data_fingerprint": fingerprint(frame),
-               "extras": {"model_name": best.candidate.name}}
+    details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": test_metrics},
+                    "extras": {"model_name": best.candidate.name,
+                               "background": background_records(training.features, config.seed),
+                               "threshold": threshold},
+                    "reference": profile_reference(training.features, schema,
+                                                   model.output(make_features(checked.frame.iloc[split.test], schema)))})
     manifest = save_bundle(model, schema, folder / "model", **details)
-    timings = {"prepare_s": prepared_at, "total_s": budget.elapsed()}
+    timings = {"prepare_s": prepared_at, "first_model_s": early.seconds_after(prepared_at), "total_s": budget.elapsed()}
     run = Run(config=config, folder=folder, schema=schema, findings=checked.findings, split=split.describe(),
               leaderboard=leaderboard, best_model=best.candidate.name, test_metrics=test_metrics,
               predictor=Predictor(model, schema, manifest), trials=search.trials, skipped=search.skipped,
               timings=timings)
     write_run_folder(run, data, manifest.data_fingerprint, metric.name)
+    if report:
+        notify("stage", {"name": "Evaluating and explaining the best model, writing report.html"})
+        analyze_run(folder, model, schema, checked.frame, split, config, leaderboard, best.candidate.name,
+                time_left=budget.remaining() + budget.reserve_s, threshold=threshold)
+        write_report(folder)
     run.timings["total_s"] = budget.elapsed()
     notify("done", {"run": run})
     return run
+
+
+class _EarlyModel:
+    """Saves the first model that finishes as a usable bundle, so a run stopped at any moment leaves one.
+
+    The refit and the write happen on a background thread while the search goes on; ``wait`` joins it
+    before the final bundle replaces this one.
+    """
+
+    def __init__(self, training: TrainingData, path: Path, details: dict[str, Any], budget: Budget) -> None:
+        self.training, self.path, self.details, self.budget = training, path, details, budget
+        self.saved_at: float | None = None
+        self.thread: threading.Thread | None = None
+
+    def on_event(self, kind: str, info: dict[str, Any]) -> None:
+        trial = info.get("trial")
+        if self.thread is not None or kind != "trial_end" or trial is None or not trial.ok:
+            return
+        self.thread = threading.Thread(target=self._save, args=(trial,), name="trainlab-early-model", daemon=True)
+        self.thread.start()
+
+    def _save(self, trial: TrialResult) -> None:
+        t = self.training
+        model = fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema, t.features, t.y,
+                          t.weights, t.seed, t.n_jobs)
+        save_bundle(model, t.schema, self.path, **self.details, extras={"model_name": trial.candidate.name,
+                                                                       "early": True})
+        self.saved_at = self.budget.elapsed()
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+    def seconds_after(self, start: float) -> float | None:
+        return None if self.saved_at is None else round(self.saved_at - start, 3)
+
+
+def _both(first: Listener | None, second: Listener) -> Listener:
+    def listen(kind: str, info: dict[str, Any]) -> None:
+        second(kind, info)
+        if first is not None:
+            first(kind, info)
+    return listen
+
+
+def _executor(training: TrainingData, config: TrainConfig) -> Executor:
+    """Worker processes under a time limit (an overdue trial can be stopped), in-process otherwise."""
+    if config.jobs > 1 or config.budget.time_limit is not None:
+        return ProcessExecutor(training, config.jobs)
+    return InProcessExecutor(training)
+
+
+def _all_rows(split: Split) -> Split:
+    """The same split with every row on the training side (for the final refit of --refit-full)."""
+    everything = np.sort(np.concatenate([split.train, split.test]))
+    return Split(kind=split.kind, train=everything, test=split.test[:0], folds=[])
+
+
+def _refit(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
+    """The best model refit on all training rows: one family, or every member of the ensemble."""
+    t = training
+    if best.candidate.family != "ensemble" or search.ensemble is None:
+        return fit_model(get_spec(best.candidate.family), best.final_params, t.schema, t.features, t.y,
+                         t.weights, t.seed, t.n_jobs)
+    members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights,
+                         t.seed, t.n_jobs) for m in search.ensemble.trials]
+    return EnsembleModel(members, list(search.ensemble.weights))
 
 
 def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:
@@ -124,9 +230,10 @@ def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> T
     weights = train[config.weight_column].to_numpy(dtype=float) if config.weight_column else None
     n_classes = len(schema.classes)
     positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
+    threads = max(1, (os.cpu_count() or 1) // config.jobs)
     return TrainingData(schema=schema, features=make_features(train, schema), y=encode_target(train, schema),
                         weights=weights, folds=split.folds, context=Context(schema.task, positive, n_classes),
-                        metric=metric, seed=config.seed, n_jobs=config.jobs)
+                        metric=metric, seed=config.seed, n_jobs=threads)
 
 
 def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
@@ -138,29 +245,33 @@ def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     return np.array([index[v] for v in y], dtype=int)
 
 
-def _reserve(config: TrainConfig, n_train: int) -> float:
-    """Seconds kept back from trials for the refit, the test scoring and saving."""
+def _reserve(config: TrainConfig, n_train: int, report: bool) -> float:
+    """Seconds kept back from trials for testing and saving, and for the analysis and report when asked for.
+
+    The analysis gives its learning curve about 15% of the limit, so the report's share is a fifth of it.
+    """
     if config.budget.time_limit is None:
         return 0.0
-    return min(0.25 * config.budget.time_limit, 1.0 + n_train / 20_000)
+    limit = config.budget.time_limit
+    saving = 0.5 + n_train / 20_000
+    return min(0.35 * limit, saving + (0.2 * limit + 1.0 if report else 0.0))
 
 
 def _best_trial(search: SearchResult, greater_is_better: bool) -> TrialResult:
     ok = [t for t in search.trials if t.ok and not np.isnan(t.score)]
     if not ok:
         reasons = "; ".join(f"{t.candidate.name}: {t.error}" for t in search.trials) or "no model had time to run"
-        from trainlab.errors import TrainlabError
-
         raise TrainlabError(f"No model could be trained ({reasons}). Raise --time-limit or check the data "
                             "with 'trainlab doctor'.")
     return sorted(ok, key=lambda t: -t.score if greater_is_better else t.score)[0]
 
 
-def _test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig) -> dict[str, float]:
+def _test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig,
+                  threshold: dict[str, Any] | None = None) -> dict[str, float]:
     y = encode_target(test, schema)
     weights = test[config.weight_column].to_numpy(dtype=float) if config.weight_column else None
     positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
-    ctx = Context(schema.task, positive, len(schema.classes), weights)
+    ctx = Context(schema.task, positive, len(schema.classes), weights, threshold["threshold"] if threshold else None)
     return compute_metrics(y, model.output(make_features(test, schema)), ctx)
 
 
@@ -185,6 +296,29 @@ def make_leaderboard(search: SearchResult, metric: str, greater_is_better: bool)
     return board.drop(columns="_failed").reset_index(drop=True)
 
 
+def resume(folder: str | Path, listener: Listener | None = None) -> Run:
+    """Continue an interrupted run from its folder: same data (checked by fingerprint), config and split."""
+    folder = Path(folder)
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        config = TrainConfig.from_dict(record["config"])
+        data = record["data"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"'{folder}' is not a run folder trainlab can resume (no readable run.json: {exc}). "
+                          "Give the folder of a run started by 'trainlab train'.") from exc
+    if data == "DataFrame" or not Path(data).exists():
+        raise DataError(f"The data of run '{folder}' ({data}) is not available as a file, so the run cannot be "
+                        "resumed. Start a new run instead.")
+    if fingerprint(load_table(data)) != record.get("data_fingerprint"):
+        raise DataError(f"The file '{data}' changed since run '{folder}' started (its fingerprint differs): "
+                        "resuming would mix two datasets. Start a new run instead.")
+    return train(data, config=config, listener=listener, resume=folder)
+
+
+def _data_name(data: Any) -> str:
+    return str(Path(data).resolve()) if isinstance(data, str | Path) else "DataFrame"
+
+
 def _run_folder(config: TrainConfig, data: Any) -> Path:
     stem = Path(str(data)).stem if isinstance(data, str | Path) else "dataframe"
     name = config.name or f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -201,7 +335,8 @@ def write_run_folder(run: Run, data: Any, data_fingerprint: str, metric: str) ->
     """run.json, leaderboard.csv/.json and trials.csv: the run's record, written atomically file by file."""
     record = {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data": str(data) if isinstance(data, str | Path) else "DataFrame",
+        "status": "finished",
+        "data": _data_name(data),
         "data_fingerprint": data_fingerprint,
         "config": run.config.to_dict(),
         "seed": run.config.seed,
@@ -227,6 +362,7 @@ def write_run_folder(run: Run, data: Any, data_fingerprint: str, metric: str) ->
                             "score": t.score, "fit_time_s": t.fit_time_s, "status": t.status, "error": t.error}
                            for t in run.trials])
     _write_text(run.folder / "trials.csv", trials.to_csv(index=False))
+    _write_text(run.folder / "trials.json", trials.to_json(orient="records", indent=2))
 
 
 def _write_text(path: Path, text: str) -> None:

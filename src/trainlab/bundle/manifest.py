@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import platform
@@ -57,13 +58,25 @@ class Manifest:
                               f"by this trainlab (reads version {FORMAT_VERSION}). Retrain or upgrade trainlab.")
         known = set(cls.__dataclass_fields__)
         try:
-            return cls(**{k: v for k, v in data.items() if k in known})
+            manifest = cls(**{k: v for k, v in data.items() if k in known})
         except TypeError as exc:
             raise BundleError(f"The manifest of '{folder}' lacks required fields ({exc}).") from exc
+        files, members = manifest.files, manifest.members
+        if not (isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
+                and isinstance(members, list) and members and all(isinstance(m, dict) for m in members)
+                and isinstance(manifest.schema, dict)):
+            raise BundleError(f"The manifest of '{folder}' is malformed: 'files' must map paths to checksums, "
+                              "'members' list the models and 'schema' describe the columns. The bundle is damaged.")
+        return manifest
 
 
 def library_versions() -> dict[str, str]:
     """Versions of trainlab and the libraries whose files a bundle may hold, plus Python's."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:  # reading package metadata takes ~10 ms; versions do not change in a process
     found = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:

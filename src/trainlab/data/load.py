@@ -62,8 +62,8 @@ def _read_file(path: Path) -> pd.DataFrame:
         if kind == "excel":
             return pd.read_excel(path)
         if kind == "jsonl":
-            return pd.read_json(path, lines=True)
-        return _read_json(path)
+            return _named(pd.read_json(path, lines=True), path)
+        return _named(_read_json(path), path)
     except DataError:
         raise
     except Exception as exc:  # each reader raises its own types; all mean "cannot read this file"
@@ -106,6 +106,14 @@ def _read_json(path: Path) -> pd.DataFrame:
         return pd.read_json(path)
     except ValueError:
         return pd.read_json(path, lines=True)
+
+
+def _named(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A JSON table has named columns; pandas turns bare values or lists into columns 0, 1, ..."""
+    if isinstance(frame.columns, pd.RangeIndex):
+        raise DataError(f"File '{path}' holds JSON values without column names, so it is not a table. "
+                        'Write an array of objects ([{"age": 31, "income": 2500}, ...]) or one object per line.')
+    return frame
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from trainlab.data.schema import Schema
 RECIPES = ("scaled", "tree", "booster", "catboost")
 TRUE_WORDS = {"true", "yes", "y", "t", "1"}
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DATE_ATTRIBUTES = {"dayofweek": "day_of_week"}  # the feature keeps its name; pandas 4 drops .dt.dayofweek
 MISSING = "__missing__"
 
 
@@ -37,7 +38,7 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 warnings.simplefilter("ignore")
                 when = pd.to_datetime(s, errors="coerce", format="mixed")
             for part in DATE_PARTS:
-                out[f"{col.name}_{part}"] = getattr(when.dt, part).astype(float)
+                out[f"{col.name}_{part}"] = getattr(when.dt, DATE_ATTRIBUTES.get(part, part)).astype(float)
         else:
             out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
                 lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))

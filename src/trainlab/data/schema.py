@@ -66,7 +66,10 @@ class Schema:
         frame.columns = [str(c) for c in frame.columns]
         missing = [c.name for c in self.features if c.name not in frame.columns]
         if missing:
-            hints = "".join(did_you_mean(m, frame.columns) for m in missing[:3])
+            # Only a column the model does not know can be a renamed one (never the target, nor another feature).
+            known = {c.name for c in self.columns} | {self.target}
+            unknown = [c for c in frame.columns if c not in known]
+            hints = "".join(did_you_mean(m, unknown) for m in missing[:3])
             raise SchemaError(
                 f"The rows lack {len(missing)} column(s) the model was trained on: {list_names(missing)}.{hints} "
                 f"Add them (empty values are allowed). Columns given: {list_names(list(frame.columns))}."
@@ -82,7 +85,8 @@ class Schema:
                         f"Column '{col.name}' must be numeric, but row {bad.to_numpy().nonzero()[0][0]} "
                         f"has {first!r}. Fix or empty that value."
                     )
-                frame[col.name] = converted
+                # As in training (checks.py), infinite values count as missing.
+                frame[col.name] = converted.replace([np.inf, -np.inf], np.nan)
         if problems:
             raise SchemaError(" ".join(problems))
         return frame[[c.name for c in self.features]]
@@ -151,7 +155,7 @@ def infer_column(s: pd.Series, name: str) -> ColumnInfo:
         text = non_missing.astype(str)
         if n_unique == len(non_missing) and len(non_missing) >= 20 and text.str.count(r"\s").mean() < 1:
             info.role, info.note = "id", "a key, unique per row"
-        elif n_unique > 0.5 * len(non_missing) and text.str.split().str.len().mean() >= 4:
+        elif n_unique > 0.5 * len(non_missing) and text.map(lambda v: len(v.split())).mean() >= 4:
             info.role, info.note = "text", "free text; not used by the models yet"
         else:
             info.role = "categorical"

@@ -15,12 +15,14 @@ Scorer = Callable[[np.ndarray, np.ndarray, "Context"], float]
 
 @dataclass(frozen=True)
 class Context:
-    """What a metric needs besides truth and output: task, positive class index, class count and weights."""
+    """What a metric needs besides truth and output: task, positive class index, class count, weights, and for
+    binary tasks the probability of the positive class from which a row is predicted positive (None: the larger)."""
 
     task: str
     positive_index: int = 1
     n_classes: int = 2
     weights: np.ndarray | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -30,14 +32,27 @@ class Metric:
     greater_is_better: bool
     compute: Scorer
 
+    def __reduce__(self) -> tuple[Callable[[str], Metric], tuple[str]]:
+        """Pickled by name (the functions are lambdas), so training data can go to worker processes."""
+        return (_metric_by_name, (self.name,))
 
-def _labels(proba: np.ndarray, ctx: Context) -> np.ndarray:
-    return np.asarray(proba).argmax(axis=1)
+
+def _metric_by_name(name: str) -> Metric:
+    return METRICS[name]
+
+
+def predicted_labels(proba: np.ndarray, ctx: Context) -> np.ndarray:
+    """Predicted class indices: the most probable class, or for binary tasks with a threshold, the positive class
+    wherever its probability reaches the threshold."""
+    proba = np.asarray(proba)
+    if ctx.task != "binary" or ctx.threshold is None:
+        return proba.argmax(axis=1)
+    return np.where(proba[:, ctx.positive_index] >= ctx.threshold, ctx.positive_index, 1 - ctx.positive_index)
 
 
 def _binary_or_macro(fn: Callable[..., float]) -> Scorer:
     def score(y: np.ndarray, proba: np.ndarray, ctx: Context) -> float:
-        pred = _labels(proba, ctx)
+        pred = predicted_labels(proba, ctx)
         if ctx.task == "binary":
             return float(fn(y, pred, pos_label=ctx.positive_index, average="binary",
                             sample_weight=ctx.weights, zero_division=0))
@@ -68,14 +83,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("roc_auc", CLASSIFICATION, True, _roc_auc),
     Metric("log_loss", CLASSIFICATION, False, _log_loss),
     Metric("accuracy", CLASSIFICATION, True,
-           lambda y, p, c: float(skm.accuracy_score(y, _labels(p, c), sample_weight=c.weights))),
+           lambda y, p, c: float(skm.accuracy_score(y, predicted_labels(p, c), sample_weight=c.weights))),
     Metric("balanced_accuracy", CLASSIFICATION, True,
-           lambda y, p, c: float(skm.balanced_accuracy_score(y, _labels(p, c), sample_weight=c.weights))),
+           lambda y, p, c: float(skm.balanced_accuracy_score(y, predicted_labels(p, c), sample_weight=c.weights))),
     Metric("precision", CLASSIFICATION, True, _binary_or_macro(skm.precision_score)),
     Metric("recall", CLASSIFICATION, True, _binary_or_macro(skm.recall_score)),
     Metric("f1", CLASSIFICATION, True, _binary_or_macro(skm.f1_score)),
     Metric("mcc", CLASSIFICATION, True,
-           lambda y, p, c: float(skm.matthews_corrcoef(y, _labels(p, c), sample_weight=c.weights))),
+           lambda y, p, c: float(skm.matthews_corrcoef(y, predicted_labels(p, c), sample_weight=c.weights))),
     Metric("rmse", REGRESSION, False,
            lambda y, p, c: float(np.sqrt(skm.mean_squared_error(y, p, sample_weight=c.weights)))),
     Metric("mse", REGRESSION, False, lambda y, p, c: float(skm.mean_squared_error(y, p, sample_weight=c.weights))),

@@ -6,6 +6,7 @@ from trainlab.models import (  # noqa: F401  (imported to register)
     lightgbm,
     linear,
     neighbors,
+    neural,
     svm,
     trees,
     xgboost,

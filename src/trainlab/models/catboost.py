@@ -11,6 +11,7 @@ import pandas as pd
 from trainlab.models.registry import ModelSpec, Param, register
 
 FILE = "catboost.cbm"
+ROUNDS_PATIENCE = 50
 
 
 def _cls(task: str) -> Any:
@@ -29,11 +30,12 @@ class CatBoostModel:
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def fit(self, features: Any, y: Any, sample_weight: Any = None) -> CatBoostModel:
+    def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> CatBoostModel:
         cat = [i for i, dtype in enumerate(features.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
         self.model_ = _cls(self.task)(random_seed=self.seed, thread_count=self.n_jobs, verbose=0,
                                       allow_writing_files=False, cat_features=cat, **(self.params or {}))
-        self.model_.fit(features, y, sample_weight=sample_weight)
+        stop = {"eval_set": eval_set, "early_stopping_rounds": ROUNDS_PATIENCE} if eval_set is not None else {}
+        self.model_.fit(features, y, sample_weight=sample_weight, **stop)
         if self.task != "regression":
             self.classes_ = np.asarray(self.model_.classes_)
         return self
@@ -47,6 +49,12 @@ class CatBoostModel:
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
     return CatBoostModel(task=task, params=params, seed=seed, n_jobs=n_jobs)
+
+
+def early_stop(estimator: CatBoostModel, features: Any, y: Any, weights: Any, valid_features: Any,
+               valid_y: Any) -> int:
+    estimator.fit(features, y, sample_weight=weights, eval_set=(valid_features, valid_y))
+    return int(estimator.model_.get_best_iteration()) + 1
 
 
 def save(estimator: CatBoostModel, folder: Path) -> list[str]:
@@ -66,9 +74,9 @@ def load(folder: Path, task: str) -> CatBoostModel:
 SPEC = register(ModelSpec(
     key="catboost", names={"default": "CatBoost"}, tasks=("binary", "multiclass", "regression"),
     recipe="catboost", build=build, save=save, load=load, requires="catboost", extra="all",
-    defaults={"iterations": 400, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0},
+    early_stop=early_stop, rounds_param="iterations",
+    defaults={"iterations": 2000, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0},
     space={
-        "iterations": Param("int", 100, 1500, log=True),
         "learning_rate": Param("float", 0.01, 0.3, log=True),
         "depth": Param("int", 3, 10),
         "l2_leaf_reg": Param("float", 0.5, 30.0, log=True),

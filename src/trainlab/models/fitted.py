@@ -24,6 +24,7 @@ class TrainedModel:
     n_classes: int
     preprocessor: Any
     estimator: Any
+    best_rounds: int | None = None
 
     def output(self, features: pd.DataFrame) -> np.ndarray:
         """Class probabilities (rows x classes), or predictions for regression."""
@@ -38,17 +39,29 @@ class TrainedModel:
 
 
 def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features: pd.DataFrame, y: np.ndarray,
-              weights: np.ndarray | None, seed: int, n_jobs: int = 1) -> TrainedModel:
-    """Fit the family's preprocessing recipe and estimator on these rows only."""
+              weights: np.ndarray | None, seed: int, n_jobs: int = 1,
+              valid: tuple[pd.DataFrame, np.ndarray] | None = None) -> TrainedModel:
+    """Fit the family's preprocessing recipe and estimator on these rows only.
+
+    With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
+    """
     preprocessor = build_preprocessor(schema, spec.recipe)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    best_rounds = None
+    with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
+        warnings.simplefilter("ignore")
         prepared = preprocessor.fit_transform(features)
         estimator = spec.build(schema.task, dict(params), seed, n_jobs)
-        if weights is not None and spec.sample_weight:
-            estimator.fit(prepared, y, sample_weight=weights)
+        w = weights if spec.sample_weight else None
+        if valid is not None and spec.early_stop is not None:
+            valid_x, valid_y = valid
+            if schema.task != "regression":  # a class the training rows lack cannot be scored on
+                keep = np.isin(valid_y, np.unique(y))
+                valid_x, valid_y = valid_x[keep], valid_y[keep]
+            best_rounds = spec.early_stop(estimator, prepared, y, w, preprocessor.transform(valid_x), valid_y)
+        elif w is not None:
+            estimator.fit(prepared, y, sample_weight=w)
         else:
             estimator.fit(prepared, y)
     return TrainedModel(family=spec.key, params=dict(params), task=schema.task,
                         n_classes=max(len(schema.classes), 2) if schema.task != "regression" else 0,
-                        preprocessor=preprocessor, estimator=estimator)
+                        preprocessor=preprocessor, estimator=estimator, best_rounds=best_rounds)

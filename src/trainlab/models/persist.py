@@ -1,11 +1,13 @@
-"""Saving scikit-learn objects without pickle: skops, with an allow-list fixed here, never read from the file."""
+"""Saving scikit-learn objects without pickle: skops, with an allow-list fixed here, never read from the file.
+
+skops is imported only when a file is written or read: importing it walks every scikit-learn module, which
+takes seconds that a training run's time limit should not pay up front.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-
-import skops.io as sio
 
 from trainlab.errors import BundleError
 
@@ -32,6 +34,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.neighbors._regression.KNeighborsRegressor",
     "sklearn.neighbors._kd_tree.KDTree",
     "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
     "sklearn.naive_bayes.GaussianNB",
     "sklearn.svm._classes.SVC",
     "sklearn.svm._classes.SVR",
@@ -58,11 +61,15 @@ TRUSTED_TYPES: tuple[str, ...] = (
 
 def save_sklearn(obj: Any, path: Path) -> None:
     """Write a scikit-learn object to ``path`` in skops format."""
+    import skops.io as sio
+
     sio.dump(obj, path)
 
 
 def load_sklearn(path: Path) -> Any:
     """Read a skops file, refusing any type outside TRUSTED_TYPES."""
+    import skops.io as sio
+
     try:
         untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in TRUSTED_TYPES]
     except Exception as exc:

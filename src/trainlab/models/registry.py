@@ -16,6 +16,8 @@ from trainlab.models.persist import load_estimator, save_estimator
 Estimator = Any
 Builder = Callable[[str, dict[str, Any], int, int], Estimator]
 Saver = Callable[[Estimator, Path], list[str]]
+# Fits with a validation set watched for early stopping; returns the number of boosting rounds that was best.
+EarlyStopper = Callable[[Estimator, Any, Any, Any, Any, Any], int]
 Loader = Callable[[Path, str], Estimator]
 
 
@@ -32,7 +34,11 @@ class Param:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything trainlab needs to know about one family; nothing outside its file names its key."""
+    """Everything trainlab needs to know about one family; nothing outside its file names its key.
+
+    A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
+    validation fold stops improving, and the refit uses the number of rounds that was best.
+    """
 
     key: str
     names: dict[str, str]
@@ -48,6 +54,8 @@ class ModelSpec:
     max_rows: int | None = None
     sample_weight: bool = True
     cost: int = 1
+    early_stop: EarlyStopper | None = None
+    rounds_param: str = ""
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""

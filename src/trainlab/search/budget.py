@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Budget:
-    """Tracks what is spent; ``reserve_s`` is kept back for refitting, evaluating and saving the best model."""
+    """Tracks what is spent. ``reserve_s`` is kept back for evaluating and saving; ``refit_s`` for refitting the best."""
 
     time_limit: float | None
     max_trials: int | None = None
     started: float = field(default_factory=time.monotonic)
     trials_done: int = 0
     reserve_s: float = 0.0
+    refit_s: float = 0.0
+    refit_passes: int = 1
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -23,11 +25,16 @@ class Budget:
         """Seconds left for trials (infinite without a time limit)."""
         if self.time_limit is None:
             return float("inf")
-        return self.time_limit - self.elapsed() - self.reserve_s
+        return self.time_limit - self.elapsed() - self.reserve_s - self.refit_s
 
     def deadline(self) -> float:
         """The monotonic clock time by which trials must stop."""
         return time.monotonic() + self.remaining()
+
+    def why_stopped(self) -> str:
+        if self.max_trials is not None and self.trials_done >= self.max_trials:
+            return f"trial budget reached (--max-trials {self.max_trials})"
+        return "time limit reached before it could start"
 
     def exhausted(self) -> bool:
         if self.max_trials is not None and self.trials_done >= self.max_trials:

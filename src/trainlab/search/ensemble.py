@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from trainlab.evaluate.metrics import is_better
 from trainlab.models.fitted import TrainedModel
+from trainlab.search.trial import TrainingData, TrialResult, score_oof
 
 
 @dataclass
@@ -26,9 +29,51 @@ class EnsembleModel:
         return self.members[0].n_classes
 
     def output(self, features: pd.DataFrame) -> np.ndarray:
-        total = None
-        for model, weight in zip(self.members, self.weights, strict=True):
-            part = weight * model.output(features)
-            total = part if total is None else total + part
-        assert total is not None
-        return total
+        parts = [w * m.output(features) for m, w in zip(self.members, self.weights, strict=True)]
+        return np.sum(parts, axis=0)
+
+
+@dataclass
+class Selection:
+    """The trials picked by ensemble selection, their weights, and the ensemble's out-of-fold score."""
+
+    trials: list[TrialResult]
+    weights: list[float]
+    score: float
+    metrics: dict[str, float]
+    oof: np.ndarray
+
+
+def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: int = 20,
+                    rounds: int = 30) -> Selection | None:
+    """Greedy selection with replacement (Caruana et al., 2004) over the best ``max_members`` trials.
+
+    Starts from the best single trial and adds a trial only when it improves the out-of-fold score, so the
+    ensemble is never worse than its best member on out-of-fold data. None when fewer than two trials finished.
+    """
+    metric = data.metric
+    pool = sorted((t for t in trials if t.ok and t.oof is not None and not np.isnan(t.score)),
+                  key=lambda t: -t.score if metric.greater_is_better else t.score)[:max_members]
+    if len(pool) < 2:
+        return None
+    picks = [0]
+    total = pool[0].oof.copy()
+    best_score = pool[0].score
+    for _ in range(rounds):
+        step_best, step_index = best_score, None
+        for i, trial in enumerate(pool):
+            candidate = (total + trial.oof) / (len(picks) + 1)
+            score, _ = score_oof(data, candidate)
+            if is_better(score, step_best, metric):
+                step_best, step_index = score, i
+        if step_index is None:
+            break
+        picks.append(step_index)
+        total = total + pool[step_index].oof
+        best_score = step_best
+    counts = Counter(picks)
+    chosen = [pool[i] for i in sorted(counts)]
+    weights = [counts[i] / len(picks) for i in sorted(counts)]
+    oof = np.sum([w * t.oof for t, w in zip(chosen, weights, strict=True)], axis=0)
+    score, metrics = score_oof(data, oof)
+    return Selection(trials=chosen, weights=weights, score=score, metrics=metrics, oof=oof)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from trainlab.data.schema import Schema
 from trainlab.data.split import Fold
-from trainlab.evaluate.metrics import Context, Metric, compute_metrics
+from trainlab.evaluate.metrics import Context, Metric, compute_metrics, is_better
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec
 
@@ -66,6 +66,13 @@ class TrialResult:
     error: str = ""
     oof: np.ndarray | None = None
     number: int = 0
+    fold_scores: list[float] = field(default_factory=list)
+    refit_params: dict[str, Any] | None = None
+
+    @property
+    def final_params(self) -> dict[str, Any]:
+        """Parameters for the refit on all training rows (early-stopped rounds filled in)."""
+        return self.refit_params if self.refit_params is not None else self.candidate.params
 
     @property
     def ok(self) -> bool:
@@ -81,34 +88,58 @@ def score_oof(data: TrainingData, oof: np.ndarray) -> tuple[float, dict[str, flo
     return metrics[data.metric.name], metrics
 
 
-def run_trial(candidate: Candidate, data: TrainingData, deadline: float) -> TrialResult:
-    """Fit and score the candidate on every fold; a raising candidate becomes a failed result, never a crash."""
+def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
+              prune_worse_than: float | None = None) -> TrialResult:
+    """Fit and score the candidate on every fold; a raising candidate becomes a failed result, never a crash.
+
+    With ``prune_worse_than``, a trial whose first fold scores worse than that is stopped as 'pruned'.
+    """
     spec = get_spec(candidate.family)
     oof = data.oof_template()
     fit_s = predict_s = 0.0
+    fold_scores: list[float] = []
+    rounds: list[float] = []
     for i, (fit_rows, valid_rows) in enumerate(data.folds):
         if time.monotonic() > deadline:
             return TrialResult(candidate, "failed", error=f"time limit reached after {i} of {len(data.folds)} folds",
-                               fit_time_s=fit_s, predict_time_s=predict_s)
+                               fit_time_s=fit_s, predict_time_s=predict_s, fold_scores=fold_scores)
         weights = data.weights[fit_rows] if data.weights is not None else None
         try:
             t0 = time.perf_counter()
+            valid = (data.features.iloc[valid_rows], data.y[valid_rows])
             model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fit_rows], data.y[fit_rows],
-                              weights, data.seed, data.n_jobs)
+                              weights, data.seed, data.n_jobs, valid=valid)
             t1 = time.perf_counter()
             oof[valid_rows] = model.output(data.features.iloc[valid_rows])
             t2 = time.perf_counter()
+            fold_scores.append(_fold_score(data, oof, valid_rows))
         except Exception as exc:  # any library error fails this candidate only
             return TrialResult(candidate, "failed", error=_reason(exc), fit_time_s=fit_s, predict_time_s=predict_s)
         fit_s += t1 - t0
         predict_s += t2 - t1
+        if model.best_rounds is not None:  # more rows in the refit need proportionally more rounds
+            rounds.append(model.best_rounds * len(data.y) / len(fit_rows))
+        if i == 0 and len(data.folds) > 1 and prune_worse_than is not None \
+                and not is_better(fold_scores[0], prune_worse_than, data.metric):
+            return TrialResult(candidate, "pruned", score=fold_scores[0], fit_time_s=fit_s, predict_time_s=predict_s,
+                               error="first fold worse than the median of earlier trials", fold_scores=fold_scores)
     try:
         score, metrics = score_oof(data, oof)
     except ValueError as exc:
         return TrialResult(candidate, "failed", error=_reason(exc))
     n = len(data.folds)
+    refit = {**candidate.params, spec.rounds_param: max(1, round(float(np.mean(rounds))))} if rounds else None
     return TrialResult(candidate, "ok", score=score, metrics=metrics, fit_time_s=fit_s / n,
-                       predict_time_s=predict_s / n, oof=oof)
+                       predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit)
+
+
+def _fold_score(data: TrainingData, oof: np.ndarray, rows: np.ndarray) -> float:
+    weights = data.weights[rows] if data.weights is not None else None
+    ctx = Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
+    try:
+        return data.metric.compute(data.y[rows], oof[rows], ctx)
+    except ValueError:
+        return float("nan")
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,0 +1,64 @@
+"""trainlab adapter for the peer benchmark harness in ../shared/bench (see its README for the contract).
+
+    python ../shared/bench/run.py --system trainlab --cmd "python $PWD/bench/adapter.py" --budget 30 --datasets all
+
+The whole adapter process, imports included, is held to the budget: trainlab gets what is left of it.
+Like the peers, it skips the HTML report (``report=False``) and refits the best model on all training rows.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.monotonic()
+
+import argparse  # noqa: E402  (the clock starts before the imports)
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+import trainlab  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__)
+    for name in ("--train", "--test", "--target", "--out", "--meta", "--workdir"):
+        p.add_argument(name, required=True)
+    p.add_argument("--task", required=True, choices=["binary", "multiclass", "regression"])
+    p.add_argument("--budget", type=float, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--preset", default="balanced")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    train = pd.read_parquet(args.train)
+    test = pd.read_parquet(args.test)
+    if args.task != "regression":
+        train[args.target] = train[args.target].astype(str)
+    left = args.budget - (time.monotonic() - START)
+    fit_start = time.perf_counter()
+    run = trainlab.train(train, target=args.target, task=args.task, time_limit=max(left, 1.0), seed=args.seed,
+                         preset=args.preset, refit_full=True, report=False, out_dir=Path(args.workdir) / "runs",
+                         name="bench")
+    fit_time = time.perf_counter() - fit_start
+    predict_start = time.perf_counter()
+    if args.task == "regression":
+        preds = pd.DataFrame({"prediction": run.predictor.predict(test)})
+    else:
+        preds = run.predictor.predict_proba(test)
+    predict_time = time.perf_counter() - predict_start
+    preds.to_parquet(args.out, index=False)
+    info = {"best_model": run.best_model, "test_metrics_inner": run.test_metrics, "timings": run.timings,
+            "trials": len(run.trials)}
+    Path(args.meta).write_text(json.dumps({"fit_time_s": fit_time, "predict_time_s": predict_time, "info": info},
+                                          default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Reference statistics of the training features and predictions, stored in the bundle for drift checks later.
+
+A profile holds, per feature, what drift monitoring needs so the training data is not needed again:
+numeric columns keep decile bin edges with the share of rows per bin, 101 quantiles, mean, std and the
+missing rate; categorical columns keep the shares of their most frequent values (the rest as 'other'),
+the values seen, and the missing rate. The model's predictions get a profile of the same kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.data.prepare import feature_groups
+from trainlab.data.schema import Schema
+
+TOP_K = 20
+MAX_KNOWN = 1000
+N_BINS = 10
+OTHER = "__other__"
+NEW = "__new__"
+MISSING_BIN = "__missing__"
+
+
+def profile_reference(features: pd.DataFrame, schema: Schema, output: np.ndarray) -> dict[str, Any]:
+    """The reference of a bundle: ``features`` as ``make_features`` makes them, ``output`` the model's output."""
+    return {"rows": len(features),
+            "features": {name: profile_column(features[name], kind) for name, kind in feature_kinds(schema).items()},
+            "prediction": profile_prediction(output, schema)}
+
+
+def feature_kinds(schema: Schema) -> dict[str, str]:
+    """Each model input column and how it is profiled: 'numeric' or 'categorical' (booleans count as categories)."""
+    numeric, categorical = feature_groups(schema)
+    booleans = set(schema.by_role("boolean"))
+    kinds = {name: "categorical" if name in booleans else "numeric" for name in numeric}
+    kinds.update({name: "categorical" for name in categorical})
+    return kinds
+
+
+def prediction_values(output: np.ndarray, schema: Schema) -> tuple[pd.Series, str]:
+    """What is profiled of the model's output: the positive-class probability (binary), the predicted class
+    (multiclass) or the predicted number (regression); with the kind of profile."""
+    out = np.asarray(output)
+    if schema.task == "regression":
+        return pd.Series(out.astype(float)), "numeric"
+    if schema.task == "binary":
+        positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
+        return pd.Series(out[:, positive].astype(float)), "numeric"
+    labels = np.asarray([str(c) for c in schema.classes], dtype=object)[out.argmax(axis=1)]
+    return pd.Series(labels, dtype=object), "categorical"
+
+
+def profile_prediction(output: np.ndarray, schema: Schema) -> dict[str, Any]:
+    values, kind = prediction_values(output, schema)
+    return profile_column(values, kind)
+
+
+def profile_column(values: pd.Series, kind: str) -> dict[str, Any]:
+    """The reference statistics of one column, as plain JSON-ready data."""
+    if kind == "numeric":
+        return _numeric(pd.to_numeric(values, errors="coerce").astype(float))
+    return _categorical(values)
+
+
+def _numeric(values: pd.Series) -> dict[str, Any]:
+    n = len(values)
+    present = values.dropna().to_numpy()
+    base: dict[str, Any] = {"kind": "numeric", "rows": n, "missing_rate": _rate(n - len(present), n)}
+    if len(present) == 0:
+        return {**base, "edges": [], "proportions": [], "quantiles": [], "mean": None, "std": None}
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, N_BINS + 1)[1:-1]))
+    counts = np.bincount(numeric_bins(present, edges.tolist()), minlength=len(edges) + 1)
+    return {**base, "edges": edges.tolist(), "proportions": (counts / n).tolist(),
+            "quantiles": np.quantile(present, np.linspace(0, 1, 101)).tolist(),
+            "mean": float(present.mean()), "std": float(present.std())}
+
+
+def numeric_bins(present: np.ndarray, edges: list[float]) -> np.ndarray:
+    """Bin index of each (non-missing) value: bin i holds edges[i-1] < x <= edges[i]; the last is open above."""
+    return np.searchsorted(np.asarray(edges, dtype=float), present, side="left")
+
+
+def _categorical(values: pd.Series) -> dict[str, Any]:
+    n = len(values)
+    present = values.dropna().astype(str)
+    counts = present.value_counts()
+    top = counts.iloc[:TOP_K]
+    return {"kind": "categorical", "rows": n, "missing_rate": _rate(n - len(present), n),
+            "proportions": {str(k): float(v) / n for k, v in top.items()},
+            "other": float(counts.iloc[TOP_K:].sum()) / n if n else 0.0,
+            "known": [str(k) for k in counts.index[:MAX_KNOWN]], "known_complete": len(counts) <= MAX_KNOWN}
+
+
+def _rate(part: int, n: int) -> float:
+    return float(part) / n if n else 0.0

@@ -1,0 +1,257 @@
+"""The evaluation of a trained model, as one plain dict: test metrics and curves, error analysis, importance,
+and (for a run) the over/underfitting diagnosis with a learning curve. Written to the run folder as analysis.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.config import TrainConfig
+from trainlab.data.prepare import make_features
+from trainlab.data.schema import Schema
+from trainlab.data.split import Split
+from trainlab.errors import DataError, did_you_mean, list_names
+from trainlab.evaluate.curves import curves_for
+from trainlab.evaluate.diagnose import Diagnosis, diagnose, learning_curve, skill, subsample_rows
+from trainlab.evaluate.errors import confident_mistakes, confusion, segment_errors
+from trainlab.evaluate.importance import feature_importance
+from trainlab.evaluate.metrics import Context, compute_metrics, predicted_labels, resolve_metric
+from trainlab.models.fitted import fit_model
+from trainlab.models.registry import get_spec
+
+ANALYSIS_FILE = "analysis.json"
+EVAL_ROWS = 5000
+PERMUTATION_ROWS = 2000
+BACKGROUND_ROWS = 100
+SEGMENT_FEATURES = 3
+MIN_MISTAKES_FOR_SEGMENTS = 10
+
+
+def encode_labels(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """The target as class indices in ``schema.classes`` (floats for regression); unknown labels are an error."""
+    y = frame[schema.target]
+    if schema.task == "regression":
+        return pd.to_numeric(y, errors="coerce").to_numpy(dtype=float)
+    index = {_label(c): i for i, c in enumerate(schema.classes)}
+    unknown = sorted({_label(v) for v in y.dropna()} - set(index))
+    if unknown:
+        raise DataError(f"Column '{schema.target}' has label(s) the model never saw: {list_names(unknown)}. "
+                        f"The model knows: {list_names([str(c) for c in schema.classes])}. Drop those rows.")
+    return np.array([index[_label(v)] for v in y], dtype=int)
+
+
+def _label(value: Any) -> str:
+    """A class label as text, so 1, 1.0 and '1' match."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def context_for(schema: Schema, threshold: float | None = None) -> Context:
+    """The metric context of a schema; ``threshold`` is a binary model's decision threshold, if it has one."""
+    positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
+    return Context(schema.task, positive, max(len(schema.classes), 2), threshold=threshold)
+
+
+def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: str | None,
+                  background: pd.DataFrame | None = None, seed: int = 0, threshold: float | None = None) -> dict[str, Any]:
+    """Metrics, curves, confusion matrix, confident mistakes, weak segments and importance on labelled rows."""
+    if schema.target not in rows.columns:
+        raise DataError(f"The labelled rows lack the target column '{schema.target}'. Add it: evaluation compares "
+                        f"the model's predictions with it.{did_you_mean(schema.target, rows.columns)}")
+    rows = rows[rows[schema.target].notna()]
+    if rows.empty:
+        raise DataError(f"No rows with a value in the target column '{schema.target}' to evaluate on.")
+    features = make_features(schema.check_rows(rows), schema)
+    y = encode_labels(rows, schema)
+    ctx = context_for(schema, threshold)
+    output = model.output(features)
+    result: dict[str, Any] = {"rows": len(rows), "metrics": compute_metrics(y, output, ctx),
+                              "curves": curves_for(schema.task, y, output, list(schema.classes), ctx.positive_index)}
+    classes = list(schema.classes) if schema.task != "regression" else []
+    pred = predicted_labels(output, ctx) if classes else output
+    if classes:
+        result["confusion"] = confusion(y, pred, classes)
+    result["mistakes"] = confident_mistakes(rows, y, output, classes, pred)
+    n_features = features.shape[1]
+    sample = subsample_rows(len(rows), min(PERMUTATION_ROWS, max(500, 100_000 // max(n_features, 1))), seed)
+    metric = resolve_metric(metric_name, schema.task)
+    held = features.iloc[sample]
+    bg = background if background is not None else held.sample(min(BACKGROUND_ROWS, len(held)), random_state=seed)
+    importance = feature_importance(model, held, y[sample], metric, ctx, bg,
+                                    shap_rows=max(10, min(300, 4_000_000 // (n_features + 1) ** 2)), seed=seed)
+    result["importance"] = importance.to_dict()
+    wrong = (pred != y).astype(float) if classes else np.abs(output - y)
+    enough = not classes or wrong.sum() >= MIN_MISTAKES_FOR_SEGMENTS
+    result["segments"] = segment_errors(features.reset_index(drop=True), wrong,
+                                        importance.ranking()[:SEGMENT_FEATURES]) if enough else []
+    result["error_measure"] = "mean absolute error" if schema.task == "regression" else "share of wrong predictions"
+    return result
+
+
+def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, split: Split, config: TrainConfig,
+                leaderboard: pd.DataFrame, best_model: str, time_left: float | None = None,
+                threshold: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate the refitted best model of a run and write ``analysis.json`` into its folder.
+
+    The learning curve gets about 15% of the run's time limit (1 to 120 s), and at most half of ``time_left``
+    (the seconds the run has left); on large data it uses subsamples with the best model's own parameters,
+    and says so.
+    """
+    started = time.monotonic()
+    seconds = curve_seconds(config.budget.time_limit, time_left)
+    train_rows, test_rows = frame.iloc[split.train], frame.iloc[split.test]
+    train_features = make_features(train_rows, schema)
+    background = train_features.sample(min(BACKGROUND_ROWS, len(train_features)), random_state=config.seed)
+    cut = threshold["threshold"] if threshold else None
+    test = evaluate_rows(model, schema, test_rows, config.metric, background, config.seed, cut)
+    ctx = context_for(schema, cut)
+    y_train = encode_labels(train_rows, schema)
+    seen = subsample_rows(len(train_rows), EVAL_ROWS, config.seed)
+    train_metrics = compute_metrics(y_train[seen], model.output(train_features.iloc[seen]), ctx)
+    board = _board_skills(leaderboard, schema.task)
+    best_row = board.get(best_model, math.nan)
+    others = {k: v for k, v in board.items() if k != best_model and math.isfinite(v)}
+    other_name = max(others, key=lambda k: others[k]) if others else ""
+    curve = learning_curve(_curve_fitter(model, schema, train_features, y_train, split, config),
+                           len(split.folds[-1][0]) if split.folds else len(train_rows), seconds=seconds,
+                           expected_full_fit_s=_fit_seconds(leaderboard, best_model))
+    diagnosis: Diagnosis = diagnose(schema.task, skill(train_metrics, schema.task), best_row,
+                                    skill(test["metrics"], schema.task), curve,
+                                    others.get(other_name, math.nan), other_name)
+    analysis = {"kind": "run", "task": schema.task, "target": schema.target, "classes": [str(c) for c in schema.classes],
+                "positive_class": None if schema.positive_class is None else str(schema.positive_class),
+                "model": best_model, "ranking_metric": resolve_metric(config.metric, schema.task).name,
+                "split_profile": split_profile(train_rows, test_rows, schema), "train_metrics": train_metrics,
+                "test": test, "diagnosis": diagnosis.to_dict(), "threshold": threshold,
+                "seconds": round(time.monotonic() - started, 3)}
+    write_json(folder / ANALYSIS_FILE, analysis)
+    return analysis
+
+
+def curve_seconds(time_limit: float | None, time_left: float | None) -> float:
+    """Seconds for the learning curve: 15% of the time limit, at most half of what is left, 1 to 120 s."""
+    seconds = 30.0 if time_limit is None else 0.15 * time_limit
+    if time_left is not None and math.isfinite(time_left):
+        seconds = min(seconds, 0.5 * time_left)
+    return min(120.0, max(1.0, seconds))
+
+
+def evaluate_saved(model: Any, schema: Schema, rows: pd.DataFrame, folder: Path, *, model_name: str,
+                   bundle: Path, data: str, metric: str | None = None, seed: int = 0,
+                   threshold: float | None = None) -> dict[str, Any]:
+    """Score a saved model on new labelled rows and write ``analysis.json`` (kind 'evaluation') into ``folder``."""
+    started = time.monotonic()
+    test = evaluate_rows(model, schema, rows, metric, seed=seed, threshold=threshold)
+    analysis = {"kind": "evaluation", "task": schema.task, "target": schema.target, "data": data,
+                "classes": [str(c) for c in schema.classes], "model": model_name, "bundle": str(bundle),
+                "ranking_metric": resolve_metric(metric, schema.task).name, "test": test,
+                "threshold": None if threshold is None else {"threshold": threshold},
+                "seconds": round(time.monotonic() - started, 3)}
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / ANALYSIS_FILE, analysis)
+    return analysis
+
+
+def _curve_fitter(model: Any, schema: Schema, features: pd.DataFrame, y: np.ndarray, split: Split,
+                  config: TrainConfig) -> Any:
+    """fit_and_score(n): refit the model's family(ies) and parameters on n rows of the last fold's training part."""
+    if split.folds:
+        fit_rows, valid_rows = split.folds[-1]
+    else:
+        order = np.random.default_rng(config.seed).permutation(len(y))
+        fit_rows, valid_rows = order[len(y) // 5:], order[: len(y) // 5]
+    fit_rows = np.random.default_rng(config.seed).permutation(fit_rows)
+    valid_rows = valid_rows[subsample_rows(len(valid_rows), EVAL_ROWS, config.seed)]
+    members = list(getattr(model, "members", [model]))
+    weights = list(getattr(model, "weights", [1.0]))
+    ctx = context_for(schema)
+
+    def fit_and_score(n: int) -> tuple[float, float]:
+        rows = fit_rows[:n]
+        fitted = [fit_model(get_spec(m.family), m.params, schema, features.iloc[rows], y[rows], None, config.seed,
+                            config.jobs) for m in members]
+
+        def output(at: np.ndarray) -> np.ndarray:
+            return np.sum([w * f.output(features.iloc[at]) for w, f in zip(weights, fitted, strict=True)], axis=0)
+
+        scored = rows[:EVAL_ROWS]
+        try:
+            return (skill(compute_metrics(y[scored], output(scored), ctx), schema.task),
+                    skill(compute_metrics(y[valid_rows], output(valid_rows), ctx), schema.task))
+        except ValueError:
+            return math.nan, math.nan
+    return fit_and_score
+
+
+def _board_skills(leaderboard: pd.DataFrame, task: str) -> dict[str, float]:
+    """Cross-validation skill of every model that ran."""
+    if leaderboard.empty:
+        return {}
+    out = {}
+    for _, row in leaderboard.iterrows():
+        if row.get("status") != "ok":
+            continue
+        metrics = {str(k)[4:]: float(v) for k, v in row.items() if str(k).startswith("val_") and pd.notna(v)}
+        out[str(row["model"])] = skill(metrics, task)
+    return out
+
+
+def _fit_seconds(leaderboard: pd.DataFrame, model: str) -> float | None:
+    if leaderboard.empty or "fit_time_s" not in leaderboard:
+        return None
+    match = leaderboard.loc[leaderboard["model"] == model, "fit_time_s"]
+    return float(match.iloc[0]) if len(match) and pd.notna(match.iloc[0]) else None
+
+
+def split_profile(train: pd.DataFrame, test: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    """How the target is spread in the training and test parts: class counts, or quantiles for numbers."""
+    if schema.task == "regression":
+        qs = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+        def quantiles(s: pd.Series) -> list[float]:
+            return [float(v) for v in pd.to_numeric(s, errors="coerce").quantile(qs)]
+        return {"quantiles": qs, "train": quantiles(train[schema.target]), "test": quantiles(test[schema.target])}
+    labels = [str(c) for c in schema.classes]
+
+    def counts(s: pd.Series) -> list[int]:
+        c = s.astype(str).value_counts()
+        return [int(c.get(label, 0)) for label in labels]
+    return {"classes": labels, "train": counts(train[schema.target]), "test": counts(test[schema.target])}
+
+
+def background_records(features: pd.DataFrame, seed: int, rows: int = 50) -> list[dict[str, Any]]:
+    """A small random sample of feature rows as plain records, kept in a bundle for model-agnostic explanations."""
+    sample = features.sample(min(rows, len(features)), random_state=seed)
+    return json.loads(sample.to_json(orient="records"))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: NaN and infinities become None, numpy scalars Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write strict JSON atomically (temporary file, then rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(jsonable(data), indent=2, default=str, allow_nan=False), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,180 @@
+"""Per-row feature contributions (SHAP values): the boosters' own TreeSHAP, exact linear contributions, a
+weighted sum over an ensemble's members, and sampling Shapley values with a small background for the rest.
+
+Contributions are given per input feature (the columns ``make_features`` makes); the values of a row plus
+its base value add up to the model's output in ``unit`` (log-odds or probability of the explained class, or
+the predicted number).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SAMPLING_PERMUTATIONS = 8
+
+
+@dataclass
+class Contributions:
+    """``values`` is rows x features; ``explained`` is the class index explained per row (None for regression)."""
+
+    values: np.ndarray
+    base: np.ndarray
+    features: list[str]
+    unit: str
+    method: str
+    explained: np.ndarray | None = None
+
+    def mean_abs(self) -> dict[str, float]:
+        """Global importance: the mean absolute contribution of each feature, largest first."""
+        means = np.abs(self.values).mean(axis=0) if len(self.values) else np.zeros(len(self.features))
+        order = np.argsort(-means, kind="stable")
+        return {self.features[i]: float(means[i]) for i in order}
+
+
+def explained_classes(output: np.ndarray, task: str, positive_index: int) -> np.ndarray | None:
+    """The class explained for each row: the positive class for binary tasks, the predicted class for multiclass."""
+    if task == "regression":
+        return None
+    if task == "binary":
+        return np.full(len(output), positive_index)
+    return output.argmax(axis=1)
+
+
+def contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, *, positive_index: int = 1,
+                  seed: int = 0) -> Contributions:
+    """Contributions of each feature to each row's output, by the most exact method the model allows."""
+    output = model.output(features)
+    explained = explained_classes(output, model.task, positive_index)
+    native = _native(model, features, background, explained)
+    if native is not None:
+        return native
+    return sampling_shapley(model, features, background, explained, seed=seed)
+
+
+def _native(model: Any, features: pd.DataFrame, background: pd.DataFrame,
+            explained: np.ndarray | None) -> Contributions | None:
+    members = getattr(model, "members", None)
+    if members is None:
+        return _single(model, features, background, explained)
+    parts = [_single(m, features, background, explained) for m in members]
+    if any(p is None for p in parts):
+        return None
+    done = [p for p in parts if p is not None]
+    values = sum(w * p.values for w, p in zip(model.weights, done, strict=True))
+    base = sum(w * p.base for w, p in zip(model.weights, done, strict=True))
+    methods = ", ".join(sorted({p.method for p in done}))
+    approx = "" if explained is None else " (log-odds summed: approximate for averaged probabilities)"
+    return Contributions(np.asarray(values), np.asarray(base), done[0].features, done[0].unit,
+                         f"weighted sum of members' values: {methods}{approx}", explained)
+
+
+def _single(model: Any, features: pd.DataFrame, background: pd.DataFrame,
+            explained: np.ndarray | None) -> Contributions | None:
+    """Native contributions of one trained model, mapped back to input features; None when it has none."""
+    estimator = model.estimator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = model.preprocessor.transform(features)
+        found = _tree_shap(estimator, prepared)
+        if found is None:
+            found = _linear(estimator, prepared, model.preprocessor.transform(background))
+    if found is None:
+        return None
+    raw, method = found  # raw: rows x outputs x (prepared columns + 1 for the base)
+    if explained is None:
+        picked = raw[:, 0, :]
+    elif raw.shape[1] == 1:
+        picked = raw[:, 0, :] * np.where(explained == 1, 1.0, -1.0)[:, None]
+    else:
+        picked = raw[np.arange(len(raw)), explained, :]
+    values = _to_features(picked[:, :-1], list(prepared.columns), list(features.columns))
+    unit = "predicted value" if explained is None else "log-odds"
+    return Contributions(values, picked[:, -1], list(features.columns), unit, method, explained)
+
+
+def _tree_shap(estimator: Any, prepared: pd.DataFrame) -> tuple[np.ndarray, str] | None:
+    n, f = prepared.shape
+    booster = getattr(estimator, "booster_", None) or getattr(estimator, "booster", None)
+    if booster is not None and hasattr(booster, "num_feature"):
+        raw = np.asarray(booster.predict(prepared, pred_contrib=True))
+        return raw.reshape(n, -1, f + 1), "TreeSHAP (LightGBM pred_contrib)"
+    if hasattr(estimator, "get_booster"):
+        import xgboost as xgb
+
+        raw = np.asarray(estimator.get_booster().predict(xgb.DMatrix(prepared), pred_contribs=True))
+        return raw.reshape(n, -1, f + 1), "TreeSHAP (XGBoost pred_contribs)"
+    inner = getattr(estimator, "model_", None)
+    if inner is not None and hasattr(inner, "get_feature_importance"):
+        from catboost import Pool
+
+        cat = [i for i, dtype in enumerate(prepared.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
+        raw = np.asarray(inner.get_feature_importance(Pool(prepared, cat_features=cat), type="ShapValues"))
+        return raw.reshape(n, -1, f + 1), "TreeSHAP (CatBoost ShapValues)"
+    return None
+
+
+def _linear(estimator: Any, prepared: pd.DataFrame, background: pd.DataFrame) -> tuple[np.ndarray, str] | None:
+    coef = getattr(estimator, "coef_", None)
+    if coef is None or not hasattr(estimator, "intercept_"):
+        return None
+    coef = np.atleast_2d(np.asarray(coef, dtype=float))
+    intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=float))
+    x = prepared.to_numpy(dtype=float)
+    mean = background.to_numpy(dtype=float).mean(axis=0)
+    values = (x - mean)[:, None, :] * coef[None, :, :]
+    base = np.broadcast_to(intercept + coef @ mean, (len(x), coef.shape[0]))
+    return np.concatenate([values, base[:, :, None]], axis=2), "exact linear contributions"
+
+
+def _to_features(values: np.ndarray, prepared: list[str], features: list[str]) -> np.ndarray:
+    """Sum the contributions of prepared columns (one-hot, missing indicators) into their input feature."""
+    index = {name: i for i, name in enumerate(features)}
+    by_length = sorted(features, key=len, reverse=True)
+    out = np.zeros((values.shape[0], len(features)))
+    for j, name in enumerate(prepared):
+        source = name.removeprefix("missingindicator_")
+        if source not in index:
+            source = next((f for f in by_length if name.startswith(f"{f}_")), "")
+        if source in index:
+            out[:, index[source]] += values[:, j]
+    return out
+
+
+def sampling_shapley(model: Any, features: pd.DataFrame, background: pd.DataFrame, explained: np.ndarray | None,
+                     *, permutations: int = SAMPLING_PERMUTATIONS, seed: int = 0) -> Contributions:
+    """Shapley values estimated by permutation sampling against background rows; works for any model.
+
+    Each permutation walks from a background row to the explained row one feature at a time; a feature's
+    value is its average change of the output. Values plus base add up exactly to the output.
+    """
+    rng = np.random.default_rng(seed)
+    n, f = features.shape
+    x = features.to_numpy(dtype=object)
+    bg = background.to_numpy(dtype=object)
+    dtypes = features.dtypes.to_dict()
+    values = np.zeros((n, f))
+    base = np.zeros(n)
+    for _ in range(permutations):
+        order = rng.permutation(f)
+        states = np.repeat(bg[rng.integers(len(bg), size=n)][None], f + 1, axis=0)
+        for k, column in enumerate(order, start=1):
+            states[k:, :, column] = x[:, column]
+        frame = pd.DataFrame(states.reshape(-1, f), columns=features.columns).astype(dtypes)
+        out = _pick(model.output(frame), np.tile(explained, f + 1) if explained is not None else None)
+        out = out.reshape(f + 1, n)
+        values[:, order] += np.diff(out, axis=0).T
+        base += out[0]
+    unit = "predicted value" if explained is None else "probability"
+    return Contributions(values / permutations, base / permutations, list(features.columns), unit,
+                         f"sampling Shapley values ({permutations} permutations, {len(bg)} background rows)", explained)
+
+
+def _pick(output: np.ndarray, classes: np.ndarray | None) -> np.ndarray:
+    if classes is None:
+        return np.asarray(output, dtype=float)
+    return np.asarray(output)[np.arange(len(output)), classes]

@@ -1,0 +1,89 @@
+"""Which features the model relies on: permutation importance on held-out rows (any model) and a SHAP summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainlab.evaluate.contributions import contributions
+from trainlab.evaluate.metrics import Context, Metric, predicted_labels
+
+
+@dataclass
+class Importance:
+    """Permutation importance (score lost when a feature is shuffled, mean and spread) and mean |SHAP|."""
+
+    metric: str
+    permutation: dict[str, dict[str, float]]
+    shap: dict[str, float]
+    shap_method: str
+    shap_unit: str
+    rows: int
+
+    def ranking(self) -> list[str]:
+        """Features by permutation importance, most important first."""
+        return sorted(self.permutation, key=lambda f: -self.permutation[f]["mean"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "rows": self.rows, "ranking": self.ranking(), "permutation": self.permutation,
+                "shap": {"method": self.shap_method, "unit": self.shap_unit, "mean_abs": self.shap}}
+
+
+def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
+                           *, repeats: int = 3, seed: int = 0) -> dict[str, dict[str, float]]:
+    """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it)."""
+    rng = np.random.default_rng(seed)
+    sign = 1.0 if metric.greater_is_better else -1.0
+    baseline = metric.compute(y, model.output(features), ctx)
+    result = {}
+    for column in features.columns:
+        drops = []
+        for _ in range(repeats):
+            shuffled = features.copy()
+            shuffled[column] = features[column].to_numpy()[rng.permutation(len(features))]
+            drops.append(sign * (baseline - metric.compute(y, model.output(shuffled), ctx)))
+        result[str(column)] = {"mean": float(np.mean(drops)), "std": float(np.std(drops))}
+    return dict(sorted(result.items(), key=lambda kv: -kv[1]["mean"]))
+
+
+def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
+                       background: pd.DataFrame, *, shap_rows: int = 300, seed: int = 0) -> Importance:
+    """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them."""
+    permutation = permutation_importance(model, features, y, metric, ctx, seed=seed)
+    sample = features.sample(min(shap_rows, len(features)), random_state=seed) if len(features) else features
+    contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
+    return Importance(metric=metric.name, permutation=permutation, shap=contrib.mean_abs(), shap_method=contrib.method,
+                      shap_unit=contrib.unit, rows=len(features))
+
+
+def explain_rows(model: Any, features: pd.DataFrame, background: pd.DataFrame, classes: list[Any], ctx: Context,
+                 *, top: int = 5, seed: int = 0) -> list[dict[str, Any]]:
+    """Each row's prediction with its ``top`` contributing features: value, contribution and direction."""
+    contrib = contributions(model, features, background, positive_index=ctx.positive_index, seed=seed)
+    output = model.output(features)
+    labels = predicted_labels(output, ctx) if ctx.task != "regression" else np.zeros(len(output), dtype=int)
+    rows = []
+    for i in range(len(features)):
+        order = np.argsort(-np.abs(contrib.values[i]), kind="stable")[:top]
+        entry: dict[str, Any] = {"base": float(contrib.base[i]), "unit": contrib.unit, "method": contrib.method}
+        if contrib.explained is None:
+            entry["prediction"] = float(output[i])
+        else:
+            k = int(contrib.explained[i])
+            entry.update({"prediction": classes[int(labels[i])], "explained_class": classes[k],
+                          "probability": float(output[i, k])})
+        entry["contributions"] = [
+            {"feature": contrib.features[j], "value": _plain(features.iloc[i, j]),
+             "contribution": float(contrib.values[i, j]),
+             "direction": "raises" if contrib.values[i, j] > 0 else "lowers"} for j in order]
+        rows.append(entry)
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and np.isnan(value) else value

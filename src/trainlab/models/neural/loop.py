@@ -1,0 +1,213 @@
+"""The training loop, one named step at a time: batches, a step, an epoch, evaluation, early stopping.
+
+``fit_network`` is the whole of it::
+
+    optimizer, schedule = make_optimizer(...), make_schedule(...)
+    for epoch in 1..epochs:
+        train_loss = train_epoch(...)          # shuffled mini-batches: forward, loss, backward, clip, step
+        val_loss, val_metric = evaluate(...)   # on the held-out validation rows
+        history.append(...)
+        if stopper.update(...): break          # patience exhausted
+    stopper.restore(model)                     # the best epoch's weights, not the last
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+Metric = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Schedule = torch.optim.lr_scheduler.LRScheduler
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "onecycle", "constant")
+
+
+@dataclass
+class LoopConfig:
+    """How to train: the optimizer and its learning-rate schedule, batches, regularization, stopping."""
+
+    epochs: int = 60
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    warmup: float = 0.05
+    clip_norm: float = 1.0
+    patience: int = 8
+    mixed_precision: bool = False
+
+
+@dataclass
+class Tensors:
+    """Rows ready for the network: numbers, category indices, targets and weights, on one device."""
+
+    num: torch.Tensor
+    cat: torch.Tensor
+    y: torch.Tensor
+    w: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.num.shape[0])
+
+    def rows(self, index: torch.Tensor) -> Tensors:
+        return Tensors(self.num[index], self.cat[index], self.y[index], self.w[index])
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured; the history of a fit is a list of these."""
+
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_metric: float
+    lr: float
+    seconds: float
+
+
+@dataclass
+class EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says stop after ``patience`` epochs
+    without improvement."""
+
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def update(self, epoch: int, val_loss: float, model: nn.Module) -> bool:
+        improved = math.isfinite(val_loss) and (
+            not math.isfinite(self.best_loss) or val_loss < self.best_loss - 1e-6 * abs(self.best_loss))
+        if improved or not self.best_state:
+            self.best_loss, self.best_epoch = val_loss, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        return epoch - self.best_epoch >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.best_state:
+            model.load_state_dict(self.best_state)
+
+
+def make_optimizer(model: nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer:
+    """AdamW (or SGD with Nesterov momentum); weight decay on weight matrices only, not biases or norms."""
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    rest = [p for p in model.parameters() if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, nesterov=True)
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, cfg: LoopConfig, total_steps: int) -> Schedule:
+    """Linear warm-up then cosine decay to 5% of the peak, one-cycle, or a constant rate; stepped per batch."""
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 2),
+                                                   pct_start=max(cfg.warmup, 0.05))
+    warmup = max(1, int(cfg.warmup * total_steps))
+
+    def factor(step: int) -> float:
+        if cfg.schedule == "constant":
+            return 1.0
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def shuffled_batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    """Row indices in a fresh random order, cut into batches; a last batch of one row joins the one before
+    (batch normalization needs two rows)."""
+    order = torch.randperm(n, generator=generator)
+    batches = list(torch.split(order, batch_size))
+    if len(batches) > 1 and len(batches[-1]) < 2:
+        batches[-2] = torch.cat([batches[-2], batches.pop()])
+    return batches
+
+
+def weighted_loss(loss_fn: LossFn, output: torch.Tensor, batch: Tensors) -> torch.Tensor:
+    """The batch's loss averaged with the sample weights."""
+    per_row = loss_fn(output.float(), batch.y)
+    return (per_row * batch.w).sum() / batch.w.sum().clamp_min(1e-12)
+
+
+def train_step(model: nn.Module, batch: Tensors, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+               schedule: Schedule, cfg: LoopConfig) -> float:
+    """One gradient step: forward (mixed precision on a GPU), loss, backward, clip the gradient norm, update."""
+    optimizer.zero_grad(set_to_none=True)
+    device = batch.num.device.type
+    with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=cfg.mixed_precision):
+        output = model(batch.num, batch.cat)
+    loss = weighted_loss(loss_fn, output, batch)
+    loss.backward()
+    if cfg.clip_norm > 0:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+    optimizer.step()
+    schedule.step()
+    return float(loss.detach())
+
+
+def train_epoch(model: nn.Module, data: Tensors, loss_fn: LossFn, optimizer: torch.optim.Optimizer,
+                schedule: Schedule, cfg: LoopConfig, generator: torch.Generator) -> float:
+    """One pass over the training rows in shuffled mini-batches; returns the mean training loss."""
+    model.train()
+    total = weight = 0.0
+    for index in shuffled_batches(len(data), cfg.batch_size, generator):
+        batch = data.rows(index.to(data.num.device))
+        batch_weight = float(batch.w.sum())
+        total += train_step(model, batch, loss_fn, optimizer, schedule, cfg) * batch_weight
+        weight += batch_weight
+    return total / max(weight, 1e-12)
+
+
+@torch.no_grad()
+def predict_outputs(model: nn.Module, num: torch.Tensor, cat: torch.Tensor, batch_size: int = 8192,
+                    mixed_precision: bool = False) -> torch.Tensor:
+    """The network's raw outputs (logits, or standardized predictions) in evaluation mode, in float32."""
+    model.eval()
+    parts = []
+    for start in range(0, int(num.shape[0]), batch_size):
+        with torch.autocast(device_type=num.device.type, dtype=torch.bfloat16, enabled=mixed_precision):
+            parts.append(model(num[start:start + batch_size], cat[start:start + batch_size]).float())
+    return torch.cat(parts) if parts else torch.zeros((0, 1))
+
+
+def evaluate(model: nn.Module, data: Tensors, loss_fn: LossFn, metric: Metric, cfg: LoopConfig) -> tuple[float, float]:
+    """Validation loss (weighted like training) and the validation metric."""
+    output = predict_outputs(model, data.num, data.cat, mixed_precision=cfg.mixed_precision)
+    loss = float(weighted_loss(loss_fn, output, data))
+    return loss, metric(data.y.cpu().numpy(), output.cpu().numpy(), data.w.cpu().numpy())
+
+
+def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn: LossFn, metric: Metric,
+                cfg: LoopConfig, generator: torch.Generator) -> tuple[list[EpochRecord], int]:
+    """Train ``model`` in place; returns the per-epoch history and the epoch whose weights it ends with."""
+    optimizer = make_optimizer(model, cfg)
+    steps_per_epoch = len(shuffled_batches(len(train), cfg.batch_size, torch.Generator()))
+    schedule = make_schedule(optimizer, cfg, cfg.epochs * steps_per_epoch)
+    stopper = EarlyStopping(cfg.patience)
+    history: list[EpochRecord] = []
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.perf_counter()
+        lr = float(optimizer.param_groups[0]["lr"])
+        train_loss = train_epoch(model, train, loss_fn, optimizer, schedule, cfg, generator)
+        val_loss, val_metric = evaluate(model, valid, loss_fn, metric, cfg) if valid is not None else (math.nan, math.nan)
+        history.append(EpochRecord(epoch, train_loss, val_loss, val_metric, lr, time.perf_counter() - started))
+        if not math.isfinite(train_loss):
+            break
+        if valid is not None and stopper.update(epoch, val_loss, model):
+            break
+    if valid is None or not stopper.best_state:
+        return history, len(history)
+    stopper.restore(model)
+    return history, stopper.best_epoch

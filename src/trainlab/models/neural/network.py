@@ -1,0 +1,148 @@
+"""The tabular network: robust feature encoding as plain data, then embeddings and an MLP in PyTorch.
+
+``Encoding`` turns a prepared frame (numbers with NaN, categories as text) into tensors; its state is
+plain JSON. ``TabularMLP`` is rebuilt from ``Architecture`` alone, so a saved model is JSON plus weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+CLIP = 3.0  # robust z-scores z become z / sqrt(1 + (z / CLIP)^2): unchanged near 0, never beyond +-CLIP
+MAX_EMBEDDING = 16
+
+
+@dataclass
+class NumericColumn:
+    """How one numeric column is standardized: (x - center) / scale, with a missing flag when it had NaN."""
+
+    name: str
+    center: float
+    scale: float
+    flag_missing: bool
+
+
+@dataclass
+class CategoricalColumn:
+    """One categorical column's vocabulary; index 0 is kept for unseen and rare values."""
+
+    name: str
+    categories: list[str]
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.categories) + 1
+
+
+@dataclass
+class Encoding:
+    """The fitted input encoding: numeric columns standardized robustly, categories mapped to indices."""
+
+    numeric: list[NumericColumn] = field(default_factory=list)
+    categorical: list[CategoricalColumn] = field(default_factory=list)
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, min_count: int = 2) -> Encoding:
+        """Median and interquartile range (std when that is 0) per number; values seen ``min_count`` times."""
+        numeric, categorical = [], []
+        for name in frame.columns:
+            s = frame[name]
+            if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+                values = s.to_numpy(dtype=float)
+                numeric.append(_numeric_column(str(name), values))
+            else:
+                counts = s.astype(str).value_counts()
+                keep = sorted(str(v) for v, n in counts.items() if n >= min_count)
+                categorical.append(CategoricalColumn(str(name), keep))
+        return cls(numeric, categorical)
+
+    @property
+    def n_numeric_inputs(self) -> int:
+        return len(self.numeric) + sum(c.flag_missing for c in self.numeric)
+
+    def transform(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """A float32 matrix of squashed z-scores and missing flags, and an int64 matrix of category indices."""
+        n = len(frame)
+        num = np.zeros((n, self.n_numeric_inputs), dtype=np.float32)
+        flag_at = len(self.numeric)
+        for j, col in enumerate(self.numeric):
+            values = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
+            missing = ~np.isfinite(values)
+            z = (np.where(missing, col.center, values) - col.center) / col.scale
+            num[:, j] = z / np.sqrt(1.0 + (z / CLIP) ** 2)
+            if col.flag_missing:
+                num[:, flag_at] = missing
+                flag_at += 1
+        cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
+        for j, ccol in enumerate(self.categorical):
+            index = {v: i + 1 for i, v in enumerate(ccol.categories)}
+            cat[:, j] = frame[ccol.name].astype(str).map(index).fillna(0).to_numpy(dtype=np.int64)
+        return num, cat
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"numeric": [asdict(c) for c in self.numeric], "categorical": [asdict(c) for c in self.categorical]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Encoding:
+        return cls([NumericColumn(**c) for c in d["numeric"]], [CategoricalColumn(**c) for c in d["categorical"]])
+
+
+def embedding_dim(cardinality: int) -> int:
+    """Width of a category's learned vector: grows slowly with the number of values, at most MAX_EMBEDDING."""
+    return max(2, min(MAX_EMBEDDING, round(1.6 * cardinality ** 0.56)))
+
+
+def _numeric_column(name: str, values: np.ndarray) -> NumericColumn:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return NumericColumn(name, 0.0, 1.0, flag_missing=True)
+    q1, center, q3 = np.percentile(finite, [25, 50, 75])
+    scale = (q3 - q1) / 1.349  # the IQR of a normal distribution is 1.349 standard deviations
+    if not scale > 1e-12:
+        scale = float(finite.std()) or 1.0
+    return NumericColumn(name, float(center), float(scale), flag_missing=bool(finite.size < values.size))
+
+
+@dataclass
+class Architecture:
+    """Everything needed to rebuild the network's layers: the encoding's shape, width, depth, dropout, norm."""
+
+    n_numeric: int
+    cardinalities: list[int]
+    n_outputs: int
+    width: int = 256
+    depth: int = 2
+    dropout: float = 0.2
+    norm: str = "batch"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TabularMLP(nn.Module):
+    """Embeddings for categories, concatenated with numbers, through ``depth`` blocks of
+    Linear -> normalization -> ReLU -> dropout, then a linear head."""
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(card, embedding_dim(card)) for card in arch.cardinalities)
+        width_in = arch.n_numeric + sum(embedding_dim(card) for card in arch.cardinalities)
+        blocks: list[nn.Module] = []
+        for _ in range(arch.depth):
+            norm = nn.BatchNorm1d(arch.width) if arch.norm == "batch" else nn.LayerNorm(arch.width)
+            blocks += [nn.Linear(max(width_in, 1), arch.width), norm, nn.ReLU(), nn.Dropout(arch.dropout)]
+            width_in = arch.width
+        self.body = nn.Sequential(*blocks)
+        self.head = nn.Linear(max(width_in, 1), arch.n_outputs)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([num, *(emb(cat[:, j]) for j, emb in enumerate(self.embeddings))], dim=1)
+        if x.shape[1] == 0:  # no usable feature: the network learns a constant
+            x = num.new_zeros((num.shape[0], 1))
+        return self.head(self.body(x))

@@ -1,0 +1,6 @@
+"""The report of a run: a plain-data model read from the run folder, rendered as report.html and summary.json."""
+
+from trainlab.report.html import write_report
+from trainlab.report.model import load_report, summary
+
+__all__ = ["load_report", "summary", "write_report"]

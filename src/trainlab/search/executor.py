@@ -1,0 +1,112 @@
+"""Where trials run. The scheduler hands a batch of candidates to an executor and gets results back in order.
+
+``InProcessExecutor`` runs them one after another in this process; ``ProcessExecutor`` runs them on local worker
+processes (``--jobs N``), each with a memory cap, so a trial that dies or runs out of memory fails alone. A cluster
+executor plugs in by offering the same ``workers`` and ``run``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing as mp
+import os
+import resource
+import time
+from typing import Protocol
+
+from trainlab.search.trial import Candidate, TrainingData, TrialResult, run_trial
+
+GRACE_S = 2.0
+
+
+class Executor(Protocol):
+    """Runs candidates on the training data; results come back in the order the candidates were given."""
+
+    workers: int
+
+    def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class InProcessExecutor:
+    """One trial at a time, in this process."""
+
+    workers = 1
+
+    def __init__(self, data: TrainingData) -> None:
+        self.data = data
+
+    def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
+        return [run_trial(c, self.data, deadline, p) for c, p in zip(candidates, prune_worse_than, strict=True)]
+
+    def close(self) -> None:
+        pass
+
+
+_WORKER_DATA: TrainingData | None = None  # the training data, sent once to each worker process
+
+
+def _init_worker(data: TrainingData, memory_limit_bytes: int | None) -> None:
+    global _WORKER_DATA
+    _WORKER_DATA = data
+    if memory_limit_bytes:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+
+
+def _run_in_worker(candidate: Candidate, deadline_in_s: float, prune_worse_than: float | None) -> TrialResult:
+    assert _WORKER_DATA is not None, "worker started without data"
+    return run_trial(candidate, _WORKER_DATA, time.monotonic() + deadline_in_s, prune_worse_than)
+
+
+class ProcessExecutor:
+    """Trials on ``workers`` local processes; a crashed or overdue worker fails its trial and is replaced."""
+
+    def __init__(self, data: TrainingData, workers: int, memory_limit_mb: int | None = None) -> None:
+        self.data = data
+        self.workers = workers
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        limit = memory_limit_mb * 2**20 if memory_limit_mb else int(0.8 * total / workers)
+        self.memory_limit = limit
+        self.pool = self._start("fork")
+
+    def _start(self, method: str) -> cf.ProcessPoolExecutor:
+        """Fork at the start (instant: no model library has started threads yet); spawn afterwards, since a
+        fork of a process whose OpenMP threads ran can hang."""
+        context = mp.get_context(method)
+        return cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+                                      initargs=(self.data, self.memory_limit))
+
+    def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
+        seconds = deadline - time.monotonic()
+        futures = [self.pool.submit(_run_in_worker, c, seconds, p)
+                   for c, p in zip(candidates, prune_worse_than, strict=True)]
+        cf.wait(futures, timeout=max(0.0, seconds) + GRACE_S if seconds != float("inf") else None)
+        results, broken = [], False
+        for candidate, future in zip(candidates, futures, strict=True):
+            if not future.done():
+                results.append(TrialResult(candidate, "failed", error="still running at the time limit; stopped"))
+                broken = True
+                continue
+            try:
+                results.append(future.result())
+            except MemoryError:
+                results.append(TrialResult(candidate, "failed", error="ran out of memory (worker memory cap)"))
+            except cf.process.BrokenProcessPool:
+                results.append(TrialResult(candidate, "failed", error="its worker process died (crash or memory)"))
+                broken = True
+        if broken:
+            self._restart()
+        return results
+
+    def _restart(self) -> None:
+        self.close()
+        self.pool = self._start("spawn")
+
+    def close(self) -> None:
+        """Stop the workers now, also one still busy with an overdue or interrupted trial."""
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,106 @@
+"""The `trainlab` command end to end, run as a user runs it: a real process on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import make_binary
+
+TRAINLAB = str(Path(sys.executable).parent / "trainlab")
+FAST = ["--models", "linear,decision_tree", "--max-trials", "2", "--time-limit", "60", "--folds", "3"]
+
+
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([TRAINLAB, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+    """`trainlab train` on a CSV with a weight column; returns the result, the data and the run folder."""
+    folder = tmp_path_factory.mktemp("cli")
+    data = folder / "credit.csv"
+    make_binary().assign(w=1.0).to_csv(data, index=False)
+    result = cli("train", data, "--target", "outcome", "--weight-column", "w", "--out", folder / "runs",
+                 "--name", "demo", *FAST)
+    return result, data, folder / "runs" / "demo"
+
+
+def test_train_prints_the_leaderboard_and_writes_the_run_folder(trained) -> None:
+    result, _, run = trained
+    assert result.returncode == 0, result.stderr
+    assert "Leaderboard" in result.stdout and "Best model:" in result.stdout
+    assert {"run.json", "leaderboard.csv", "leaderboard.json", "trials.csv"} <= {p.name for p in run.iterdir()}
+    assert (run / "model" / "manifest.json").is_file()
+    board = pd.read_csv(run / "leaderboard.csv")
+    assert list(board.columns[:5]) == ["model", "family", "status", "error", "val_roc_auc"]
+    assert list(board.columns[-2:]) == ["fit_time_s", "predict_time_s"]
+
+
+def test_weight_column_is_passed_through_and_not_a_feature(trained) -> None:
+    _, _, run = trained
+    record = json.loads((run / "run.json").read_text())
+    assert record["config"]["weight_column"] == "w"
+    assert "w" not in [c["name"] for c in record["schema"]["columns"]]
+
+
+def test_predict_writes_predictions_and_probabilities(trained, tmp_path: Path) -> None:
+    _, data, run = trained
+    rows = pd.read_csv(data).drop(columns=["outcome", "w"]).head(25)
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    result = cli("predict", run / "model", tmp_path / "new.csv", "-o", tmp_path / "out" / "predictions.csv")
+    assert result.returncode == 0, result.stderr
+    predictions = pd.read_csv(tmp_path / "out" / "predictions.csv")
+    assert list(predictions.columns) == ["prediction", "proba_bad", "proba_good"]
+    assert len(predictions) == 25 and set(predictions["prediction"]) <= {"good", "bad"}
+
+
+def test_predict_with_a_missing_column_fails_in_one_line(trained, tmp_path: Path) -> None:
+    _, data, run = trained
+    pd.read_csv(data).drop(columns=["income"]).to_csv(tmp_path / "bad.csv", index=False)
+    result = cli("predict", run / "model", tmp_path / "bad.csv")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "lack 1 column(s) the model was trained on: income" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "outcom"], "Target column 'outcom' not found. Did you mean 'outcome'?"),
+        (["--target", "outcome", "--time-limit", "-5"], "--time-limit must be a positive number of seconds, got -5"),
+        (["--target", "outcome", "--test-size", "1.5"], "--test-size must be between 0 and 1"),
+        (["--target", "outcome", "--models", "lightbgm"], "Unknown model family 'lightbgm'. Did you mean 'lightgbm'?"),
+    ],
+    ids=["misspelt-target", "negative-time-limit", "test-size-too-big", "unknown-model"],
+)
+def test_user_mistakes_exit_2_without_traceback(trained, tmp_path: Path, args: list[str], message: str) -> None:
+    _, data, _ = trained
+    result = cli("train", data, *args, "--out", tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in " ".join(result.stderr.split())
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = cli("doctor", tmp_path / "nope.csv", "--target", "y")
+    assert result.returncode == 2 and "not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_doctor_prints_the_profile_and_every_finding(tmp_path: Path) -> None:
+    frame = make_binary().assign(country="FR")
+    frame = pd.concat([frame, frame.head(3)], ignore_index=True)
+    frame.to_csv(tmp_path / "messy.csv", index=False)
+    result = cli("doctor", tmp_path / "messy.csv", "--target", "outcome")
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "163 rows" in out and "task binary" in out
+    assert "Classes:" in out
+    assert "Column 'country' is dropped: one value only" in out
+    assert "3 rows are exact duplicates" in out

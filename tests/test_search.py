@@ -1,0 +1,188 @@
+"""The search under a budget: limits kept, failures contained, trials recorded, resumable, repeatable."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trainlab
+from trainlab.evaluate.metrics import METRICS, Context
+from trainlab.models.registry import REGISTRY, ModelSpec
+from trainlab.search.ensemble import select_ensemble
+from trainlab.search.trial import Candidate, TrainingData, TrialResult
+
+
+def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    colour = rng.choice(["red", "green", "blue"], size=n)
+    logit = 1.5 * x1 - x2 + (colour == "red")
+    return pd.DataFrame({"x1": x1, "x2": x2, "colour": colour,
+                         "y": np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")})
+
+
+class _Exploding:
+    """An estimator whose fit does what the test asks: raise, kill its process, or eat memory."""
+
+    def __init__(self, *, how: str = "raise") -> None:
+        self.how = how
+
+    def fit(self, features: Any, y: Any, sample_weight: Any = None) -> _Exploding:
+        if self.how == "exit":
+            os._exit(3)
+        if self.how == "memory":
+            np.ones((1 << 40,), dtype=np.uint8)  # a terabyte: far past any worker's memory cap
+        raise RuntimeError("planted failure")
+
+
+@pytest.fixture
+def exploding_family(request: pytest.FixtureRequest) -> Any:
+    how = request.param
+    spec = ModelSpec(key="exploding", names={"default": "Exploding"}, tasks=("binary",), recipe="scaled",
+                     build=lambda task, params, seed, n_jobs: _Exploding(how=how), defaults={}, cost=0)
+    REGISTRY["exploding"] = spec
+    yield how
+    REGISTRY.pop("exploding")
+
+
+@pytest.mark.parametrize("exploding_family", ["raise"], indirect=True)
+def test_a_raising_candidate_fails_alone_in_process(exploding_family: str, tmp_path: Path) -> None:
+    run = trainlab.train(_table(), target="y", max_trials=2, models=("exploding", "linear"), out_dir=tmp_path,
+                         report=False)
+    board = run.leaderboard.set_index("model")
+    assert board.loc["exploding", "status"] == "failed"
+    assert "planted failure" in board.loc["exploding", "error"]
+    assert run.best_model == "linear"
+    assert list(run.predict(_table(20, seed=1))) != []
+
+
+@pytest.mark.parametrize("exploding_family", ["raise", "exit", "memory"], indirect=True)
+def test_a_crashing_worker_fails_its_trial_and_the_run_goes_on(exploding_family: str, tmp_path: Path) -> None:
+    run = trainlab.train(_table(), target="y", time_limit=6, models=("exploding", "linear"), out_dir=tmp_path,
+                         preset="fast", report=False)
+    board = run.leaderboard.set_index("model")
+    assert board.loc["exploding", "status"] == "failed"
+    expected = {"raise": "planted failure", "exit": "worker process died", "memory": "memory"}[exploding_family]
+    assert expected in board.loc["exploding", "error"].lower()
+    assert (run.bundle_path / "manifest.json").exists()
+
+
+def test_the_run_ends_within_its_time_limit(tmp_path: Path) -> None:
+    limit = 10.0
+    run = trainlab.train(_table(600), target="y", time_limit=limit, out_dir=tmp_path)
+    # the recorded total covers loading, search, refit, evaluation and saving; wide tolerance for a busy CI machine
+    assert run.timings["total_s"] <= limit * 1.1 + 3
+    assert run.timings["first_model_s"] is not None and run.timings["first_model_s"] < limit
+    tuned = [t for t in run.trials if t.candidate.source == "tuned"]
+    assert tuned, "the budget left after the defaults should be spent on tuning"
+
+
+def test_trials_table_has_one_row_per_trial_and_the_ensemble(tmp_path: Path) -> None:
+    run = trainlab.train(_table(), target="y", max_trials=8, models=("linear", "lightgbm", "knn"), out_dir=tmp_path,
+                         report=False)
+    trials = pd.read_csv(run.folder / "trials.csv")
+    assert len(trials) == len(run.trials)
+    assert trials["number"].tolist() == list(range(len(trials)))
+    assert "ensemble" in set(trials["family"])
+    assert set(trials["source"]) >= {"default", "tuned", "ensemble"}
+    ensemble_row = run.leaderboard.set_index("model").loc["ensemble"]
+    assert ensemble_row["family"] == "ensemble"
+
+
+def test_a_trial_budget_repeats_exactly(tmp_path: Path) -> None:
+    options = {"target": "y", "max_trials": 6, "models": ("linear", "lightgbm", "random_forest"), "seed": 3,
+               "report": False}
+    first = trainlab.train(_table(), out_dir=tmp_path / "a", **options)
+    second = trainlab.train(_table(), out_dir=tmp_path / "b", **options)
+    pd.testing.assert_frame_equal(first.leaderboard.drop(columns=["fit_time_s", "predict_time_s"]),
+                                  second.leaderboard.drop(columns=["fit_time_s", "predict_time_s"]))
+    rows = _table(50, seed=9)
+    pd.testing.assert_frame_equal(first.predict_proba(rows), second.predict_proba(rows))
+    record = json.loads((first.folder / "run.json").read_text())
+    assert record["budget_kind"].startswith("trials")
+
+
+def _oof_trial(name: str, oof: np.ndarray, data: TrainingData) -> TrialResult:
+    from trainlab.search.trial import score_oof
+
+    score, metrics = score_oof(data, oof)
+    return TrialResult(Candidate(name, "linear", {}), "ok", score=score, metrics=metrics, oof=oof)
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "accuracy"])
+def test_the_ensemble_is_never_worse_than_its_best_member_out_of_fold(metric: str) -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=400)
+    data = TrainingData(schema=None, features=pd.DataFrame(), y=y, weights=None,  # type: ignore[arg-type]
+                        folds=[(np.arange(200), np.arange(200, 400)), (np.arange(200, 400), np.arange(200))],
+                        context=Context("binary", 1, 2), metric=METRICS[metric], seed=0)
+    trials = []
+    for i in range(6):
+        signal_ = y + rng.normal(scale=0.8 + 0.3 * i, size=len(y))
+        p = 1 / (1 + np.exp(-(signal_ - 0.5) * 2))
+        trials.append(_oof_trial(f"m{i}", np.column_stack([1 - p, p]), data))
+    selection = select_ensemble(trials, data)
+    assert selection is not None
+    best = max(t.score for t in trials) if data.metric.greater_is_better else min(t.score for t in trials)
+    if data.metric.greater_is_better:
+        assert selection.score >= best
+    else:
+        assert selection.score <= best
+    assert abs(sum(selection.weights) - 1) < 1e-9
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_losing_finished_trials(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    _table(400).to_csv(data, index=False)
+    trainlab_cmd = [sys.executable, "-m", "trainlab", "train", str(data), "--target", "y", "--out", str(tmp_path),
+                    "--name", "r", "--max-trials", "16", "--models", "linear,knn,decision_tree,lightgbm"]
+    process = subprocess.Popen(trainlab_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = tmp_path / "r" / "search" / "trials.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if journal.exists() and len(journal.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = [json.loads(line)["name"] for line in journal.read_text().splitlines() if line.strip()]
+    assert len(before) >= 5
+    assert not (tmp_path / "r" / "leaderboard.csv").exists()
+    done = subprocess.run([sys.executable, "-m", "trainlab", "train", "--resume", str(tmp_path / "r")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    trials = pd.read_csv(tmp_path / "r" / "trials.csv")
+    assert trials["model"].tolist()[: len(before)] == before
+    assert trials["model"].is_unique
+    assert len(trials) == 17  # the trial budget counts the trials from before the kill, plus the ensemble
+    assert trainlab.load(tmp_path / "r" / "model").predict(_table(5, seed=2)).shape == (5,)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_saves_the_best_model_so_far(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    _table(400).to_csv(data, index=False)
+    process = subprocess.Popen([sys.executable, "-m", "trainlab", "train", str(data), "--target", "y", "--out",
+                                str(tmp_path), "--name", "c", "--time-limit", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = tmp_path / "c" / "search" / "trials.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 4):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert "Best model" in stdout
+    assert (tmp_path / "c" / "leaderboard.csv").exists()
+    assert trainlab.load(tmp_path / "c" / "model").predict(_table(5, seed=2)).shape == (5,)
