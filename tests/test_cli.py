@@ -70,6 +70,18 @@ def test_predict_with_a_missing_column_fails_in_one_line(trained, tmp_path: Path
     assert len(result.stderr.strip().splitlines()) <= 2
 
 
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """The console script's entry point in this process (no interpreter start-up): exit code, stdout, stderr."""
+    from trainlab.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as exited:
+        main()
+    captured = capsys.readouterr()
+    return exited.value.code or 0, captured.out, captured.err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -80,26 +92,26 @@ def test_predict_with_a_missing_column_fails_in_one_line(trained, tmp_path: Path
     ],
     ids=["misspelt-target", "negative-time-limit", "test-size-too-big", "unknown-model"],
 )
-def test_user_mistakes_exit_2_without_traceback(trained, tmp_path: Path, args: list[str], message: str) -> None:
-    _, data, _ = trained
-    result = cli("train", data, *args, "--out", tmp_path)
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-    assert message in " ".join(result.stderr.split())
+def test_user_mistakes_exit_2_without_traceback(monkeypatch, capsys, binary_csv: Path, tmp_path: Path,
+                                                args: list[str], message: str) -> None:
+    code, _, err = run_main(monkeypatch, capsys, "train", binary_csv, *args, "--out", tmp_path)
+    assert code == 2
+    assert "Traceback" not in err
+    assert message in " ".join(err.split())
 
 
-def test_missing_file_exits_2(tmp_path: Path) -> None:
-    result = cli("doctor", tmp_path / "nope.csv", "--target", "y")
-    assert result.returncode == 2 and "not found" in result.stderr and "Traceback" not in result.stderr
+def test_missing_file_exits_2(monkeypatch, capsys, tmp_path: Path) -> None:
+    code, _, err = run_main(monkeypatch, capsys, "doctor", tmp_path / "nope.csv", "--target", "y")
+    assert code == 2 and "not found" in err and "Traceback" not in err
 
 
-def test_doctor_prints_the_profile_and_every_finding(tmp_path: Path) -> None:
+def test_doctor_prints_the_profile_and_every_finding(monkeypatch, capsys, tmp_path: Path) -> None:
     frame = make_binary().assign(country="FR")
     frame = pd.concat([frame, frame.head(3)], ignore_index=True)
     frame.to_csv(tmp_path / "messy.csv", index=False)
-    result = cli("doctor", tmp_path / "messy.csv", "--target", "outcome")
-    assert result.returncode == 0, result.stderr
-    out = " ".join(result.stdout.split())
+    code, stdout, _ = run_main(monkeypatch, capsys, "doctor", tmp_path / "messy.csv", "--target", "outcome")
+    assert code == 0
+    out = " ".join(stdout.split())
     assert "163 rows" in out and "task binary" in out
     assert "Classes:" in out
     assert "Column 'country' is dropped: one value only" in out

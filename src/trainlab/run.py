@@ -59,7 +59,7 @@ class Run:
     predictor: Predictor
     trials: list[TrialResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float | None] = field(default_factory=dict)
 
     @property
     def bundle_path(self) -> Path:
@@ -115,6 +115,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     notify("stage", {"name": f"Training {len(families)} model families", "metric": metric.name})
     early = _EarlyModel(training, folder / "model", details, budget)
     executor = _executor(training, config)
+    threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
     try:
         scheduler = Scheduler(training, budget, PLANS[config.preset], executor, _both(listener, early.on_event),
                               TrialJournal(folder / "search"))
@@ -189,6 +190,11 @@ class _EarlyModel:
 
     def seconds_after(self, start: float) -> float | None:
         return None if self.saved_at is None else round(self.saved_at - start, 3)
+
+
+def _warm_up_bundle_writer() -> None:
+    """Import the bundle writer's libraries while the first trials run: the first usable model is saved sooner."""
+    import skops.io  # noqa: F401
 
 
 def _both(first: Listener | None, second: Listener) -> Listener:

@@ -52,28 +52,29 @@ def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: 
     ensemble is never worse than its best member on out-of-fold data. None when fewer than two trials finished.
     """
     metric = data.metric
-    pool = sorted((t for t in trials if t.ok and t.oof is not None and not np.isnan(t.score)),
-                  key=lambda t: -t.score if metric.greater_is_better else t.score)[:max_members]
+    ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score)),
+                    key=lambda t: -t.score if metric.greater_is_better else t.score)
+    pool = [t for t in ranked if t.oof is not None][:max_members]
+    oofs = [t.oof for t in pool if t.oof is not None]
     if len(pool) < 2:
         return None
     picks = [0]
-    total = pool[0].oof.copy()
+    total = oofs[0].copy()
     best_score = pool[0].score
     for _ in range(rounds):
         step_best, step_index = best_score, None
-        for i, trial in enumerate(pool):
-            candidate = (total + trial.oof) / (len(picks) + 1)
-            score, _ = score_oof(data, candidate)
+        for i, oof in enumerate(oofs):
+            score, _ = score_oof(data, (total + oof) / (len(picks) + 1))
             if is_better(score, step_best, metric):
                 step_best, step_index = score, i
         if step_index is None:
             break
         picks.append(step_index)
-        total = total + pool[step_index].oof
+        total = total + oofs[step_index]
         best_score = step_best
     counts = Counter(picks)
-    chosen = [pool[i] for i in sorted(counts)]
-    weights = [counts[i] / len(picks) for i in sorted(counts)]
-    oof = np.sum([w * t.oof for t, w in zip(chosen, weights, strict=True)], axis=0)
-    score, metrics = score_oof(data, oof)
-    return Selection(trials=chosen, weights=weights, score=score, metrics=metrics, oof=oof)
+    chosen = sorted(counts)
+    weights = [counts[i] / len(picks) for i in chosen]
+    blended = np.sum([w * oofs[i] for i, w in zip(chosen, weights, strict=True)], axis=0)
+    score, metrics = score_oof(data, blended)
+    return Selection(trials=[pool[i] for i in chosen], weights=weights, score=score, metrics=metrics, oof=blended)

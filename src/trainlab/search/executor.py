@@ -56,6 +56,10 @@ def _init_worker(data: TrainingData, memory_limit_bytes: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
 
 
+def _ready() -> bool:
+    return True
+
+
 def _run_in_worker(candidate: Candidate, deadline_in_s: float, prune_worse_than: float | None) -> TrialResult:
     assert _WORKER_DATA is not None, "worker started without data"
     return run_trial(candidate, _WORKER_DATA, time.monotonic() + deadline_in_s, prune_worse_than)
@@ -71,6 +75,7 @@ class ProcessExecutor:
         limit = memory_limit_mb * 2**20 if memory_limit_mb else int(0.8 * total / workers)
         self.memory_limit = limit
         self.pool = self._start("fork")
+        self.pool.submit(_ready).result()  # fork every worker now, before this process starts any thread
 
     def _start(self, method: str) -> cf.ProcessPoolExecutor:
         """Fork at the start (instant: no model library has started threads yet); spawn afterwards, since a

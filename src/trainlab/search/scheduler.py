@@ -92,6 +92,8 @@ class Scheduler:
             self._run_batch(batch, [None] * len(batch))
 
     def _tune(self, families: list[ModelSpec]) -> None:
+        if self.budget.exhausted():
+            return
         by_score = sorted((t for t in self.result.trials if t.ok and t.candidate.family in {s.key for s in families}),
                           key=self._sort_key)
         top = list(dict.fromkeys(t.candidate.family for t in by_score))[: self.plan.tune_families]
@@ -114,7 +116,7 @@ class Scheduler:
             affordable = [t for t in tuners if self._expected_time(t.spec.key) < self.budget.remaining()]
             if not affordable:
                 return
-            batch_tuners = []
+            batch_tuners: list[FamilyTuner] = []
             while len(batch_tuners) < self.executor.workers:
                 tuner = next(turn)
                 if tuner in affordable:

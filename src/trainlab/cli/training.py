@@ -1,43 +1,19 @@
-"""The `trainlab` command: a thin face over the public calls, with rich tables and plain-language errors."""
+"""Commands of the training steps: train (and resume), predict, doctor."""
 
 from __future__ import annotations
 
 import json
-import sys
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trainlab.cli_lifecycle import after_train, models_app, monitor, retrain, tracking_before
-from trainlab.errors import TrainlabError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Turn a labeled table into a trained, evaluated, explained model, in one command.")
-out = Console()
-err = Console(stderr=True)
+from trainlab.cli.console import board_table, err, out, print_findings, write_table
+from trainlab.cli.lifecycle import after_train, tracking_before
 
 
-def main() -> None:
-    """Entry point: user mistakes print one or two lines and exit with code 2, never a traceback."""
-    warnings.filterwarnings("ignore", category=UserWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    try:
-        app()
-    except TrainlabError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("[yellow]Interrupted.[/]")
-        sys.exit(130)
-
-
-@app.command()
 def train(
     data: Annotated[Path | None, typer.Argument(
         help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
@@ -104,8 +80,8 @@ def _print_run(run: Any, as_json: bool) -> None:
                                    "test_metrics": run.test_metrics,
                                    "leaderboard": json.loads(run.leaderboard.to_json(orient="records"))}))
         return
-    _print_findings(run.findings)
-    out.print(_board_table(run.leaderboard, f"Leaderboard — {run.schema.task}, ranked by validation "
+    print_findings(run.findings)
+    out.print(board_table(run.leaderboard, f"Leaderboard — {run.schema.task}, ranked by validation "
                                             f"{run.leaderboard.columns[4][4:]}"))
     for family, reason in run.skipped.items():
         out.print(f"[dim]Skipped {family}: {reason}[/]")
@@ -151,7 +127,6 @@ class _progress:
                             spent=f"{elapsed:.0f}/{self.limit:.0f} s")
 
 
-@app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
     data: Annotated[Path, typer.Argument(help="Rows to predict, with the training columns.")],
@@ -171,11 +146,10 @@ def predict(
     if output is None:
         out.print(table.to_csv(index=False), end="", highlight=False)
         return
-    _write_table(table, output)
+    write_table(table, output)
     err.print(f"Wrote {len(table)} predictions to {output}")
 
 
-@app.command()
 def doctor(
     data: Annotated[Path, typer.Argument(help="Table to check.")],
     target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
@@ -198,108 +172,7 @@ def doctor(
     if schema.classes:
         counts = checked.frame[schema.target].value_counts()
         out.print("Classes: " + ", ".join(f"{k} ({v})" for k, v in counts.items()))
-    _print_findings(checked.findings) if checked.findings else out.print("[green]No problems found.[/]")
-
-
-@app.command()
-def report(
-    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<name>.")],
-) -> None:
-    """Rebuild report.html and summary.json of a run from the files in its folder."""
-    from trainlab.report import write_report
-
-    path = write_report(run_dir)
-    err.print(f"Wrote {path} and {path.with_name('summary.json')}")
-
-
-@app.command()
-def explain(
-    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
-    data: Annotated[Path, typer.Argument(help="Rows to explain, with the training columns.")],
-    top: Annotated[int, typer.Option(help="Contributing features shown per row.")] = 5,
-    limit: Annotated[int, typer.Option(help="Explain at most this many rows.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON on stdout.")] = False,
-) -> None:
-    """Explain each prediction of DATA: its top contributing features, their values and direction."""
-    from trainlab.data.load import load_table
-    from trainlab.predict import Predictor
-
-    rows = load_table(data)
-    explained = Predictor.load(bundle).explain(rows.head(limit), top=top)
-    if as_json:
-        out.print_json(json.dumps(explained, default=str))
-        return
-    for i, entry in enumerate(explained):
-        chance = f" (p({entry['explained_class']}) = {entry['probability']:.3f})" if "probability" in entry else ""
-        prediction = entry["prediction"]
-        shown = f"{prediction:.4g}" if isinstance(prediction, float) else prediction
-        out.print(f"[bold]Row {i}[/]: prediction [bold]{shown}[/]{chance}", highlight=False)
-        for c in entry["contributions"]:
-            colour = "green" if c["contribution"] > 0 else "red"
-            out.print(f"  [{colour}]{c['contribution']:+.4f}[/] {c['feature']} = {c['value']!r} "
-                      f"({c['direction']} the {entry['unit']})", highlight=False)
-    if len(rows) > limit:
-        err.print(f"Explained the first {limit} of {len(rows)} rows; use --limit to explain more.")
-    if explained:
-        err.print(f"[dim]Contributions by {explained[0]['method']}; base value {explained[0]['base']:.4f}.[/]")
-
-
-@app.command()
-def evaluate(
-    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
-    data: Annotated[Path, typer.Argument(help="Labelled rows: the training columns and the target column.")],
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evaluation-<data>).")] = None,
-    metric: Annotated[str | None, typer.Option(help="Metric for permutation importance (default: the task's).")] = None,
-) -> None:
-    """Score a saved model on new labelled DATA: metrics, curves, error analysis and importance, in a report."""
-    from trainlab.data.load import load_table
-    from trainlab.evaluate.analysis import evaluate_saved
-    from trainlab.predict import Predictor
-    from trainlab.report import write_report
-
-    predictor = Predictor.load(bundle)
-    folder = out_dir or Path(f"evaluation-{data.stem}")
-    name = predictor.manifest.extras.get("model_name", "model") if predictor.manifest else "model"
-    analysis = evaluate_saved(predictor.model, predictor.schema, load_table(data), folder, model_name=str(name),
-                              bundle=bundle, data=str(data), metric=metric, threshold=predictor.threshold)
-    path = write_report(folder)
-    scores = ", ".join(f"{k} {v:.4f}" for k, v in analysis["test"]["metrics"].items())
-    out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows: {scores}", highlight=False)
-    out.print(f"Report: {path}")
-
-
-@app.command()
-def serve(
-    model: Annotated[str | None, typer.Argument(
-        help="A bundle folder, or a registered model NAME[@alias]; omit it for the web UI alone.")] = None,
-    host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    token: Annotated[str | None, typer.Option(envvar="TRAINLAB_TOKEN", show_envvar=True,
-                                              help="API token required on every endpoint but health.")] = None,
-    runs: Annotated[Path, typer.Option(help="Folder of run folders that the web UI lists and trains into.")] = Path("runs"),
-    max_request_mb: Annotated[float, typer.Option(help="Largest request body (JSON or upload) in MB.")] = 100.0,
-    registry: Annotated[Path | None, typer.Option(help="Model registry file (default ./trainlab.db).")] = None,
-) -> None:
-    """Serve a model over HTTP (/predict, /v2 Open Inference Protocol) and the no-code web UI on one port."""
-    try:
-        import uvicorn
-
-        from trainlab.serve.app import ServeSettings, create_app
-        from trainlab.serve.model import resolve_model
-    except ImportError as exc:
-        if (exc.name or "").split(".")[0] not in ("fastapi", "starlette", "uvicorn", "multipart", "python_multipart"):
-            raise
-        from trainlab.errors import MissingDependencyError
-
-        raise MissingDependencyError(exc.name or "fastapi", "serve", "trainlab serve") from exc
-    bundle, name = resolve_model(model, registry) if model else (None, None)
-    app = create_app(ServeSettings(bundle=bundle, model_name=name, token=token or None, runs_dir=runs,
-                                   registry=registry, max_request_mb=max_request_mb))
-    if not token and host not in ("127.0.0.1", "localhost", "::1"):
-        err.print(f"[yellow]Warning:[/] listening on {host} without --token: anyone who can reach it can use it.")
-    served = f"model '{app.state.model.name}' and " if app.state.model else ""
-    err.print(f"Serving {served}the web UI on http://{host}:{port}/  (API docs: /docs; Ctrl+C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    print_findings(checked.findings) if checked.findings else out.print("[green]No problems found.[/]")
 
 
 def _verdict(folder: Path) -> str:
@@ -307,43 +180,3 @@ def _verdict(folder: Path) -> str:
         return "not computed"
     analysis = json.loads((folder / "analysis.json").read_text(encoding="utf-8"))
     return str(analysis.get("diagnosis", {}).get("verdict", "not computed"))
-
-
-def _print_findings(findings: list[Any]) -> None:
-    for f in findings:
-        colour = {"warning": "yellow", "info": "dim"}.get(f.level, "red")
-        out.print(f"[{colour}]{f.level.capitalize()}:[/] {f.message}", highlight=False)
-
-
-TERMINAL_METRICS = ("accuracy", "f1", "log_loss", "roc_auc", "r2", "mae", "rmse")
-
-
-def _board_table(board: pd.DataFrame, title: str) -> Table:
-    """The leaderboard's main columns (all of them are in leaderboard.csv)."""
-    table = Table(title=title)
-    ranking = board.columns[4]
-    extra = [c for c in board.columns[5:] if c.startswith("val_") and c[4:] in TERMINAL_METRICS][:2]
-    shown = ["model", "status", ranking, *extra, "fit_time_s", "predict_time_s"]
-    for column in shown:
-        table.add_column(column, justify="right" if board[column].dtype.kind == "f" else "left")
-    for _, row in board.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) else str(v) for v in row[shown]]
-        if row["status"] != "ok":
-            cells[shown.index("status")] = f"failed: {row['error']}"
-        table.add_row(*cells)
-    return table
-
-
-def _write_table(table: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        table.to_parquet(tmp, index=False)
-    else:
-        table.to_csv(tmp, index=False)
-    tmp.replace(path)
-
-
-app.add_typer(models_app, name="models")
-app.command()(monitor)
-app.command()(retrain)

@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from trainlab.cli.console import err, out
 
 if TYPE_CHECKING:
     from trainlab.lifecycle.registry import ModelVersion
     from trainlab.run import Run
 
-out = Console()
-err = Console(stderr=True)
 models_app = typer.Typer(no_args_is_help=True, help="The model registry: versions, champion, promotion, rollback.")
 
 RegistryOption = Annotated[Path | None, typer.Option(

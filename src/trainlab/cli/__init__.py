@@ -1,0 +1,36 @@
+"""The `trainlab` command: thin faces over the public calls, with rich tables and plain-language errors.
+
+One module per group of commands; this one builds the app and turns user mistakes into one red line.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import typer
+
+from trainlab.cli import evaluation, lifecycle, serving, training
+from trainlab.cli.console import err
+from trainlab.errors import TrainlabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Turn a labeled table into a trained, evaluated, explained model, in one command.")
+for command in (training.train, training.predict, training.doctor, evaluation.report, evaluation.explain,
+                evaluation.evaluate, serving.serve, lifecycle.monitor, lifecycle.retrain):
+    app.command()(command)
+app.add_typer(lifecycle.models_app, name="models")
+
+
+def main() -> None:
+    """Entry point: user mistakes print one or two lines and exit with code 2, never a traceback."""
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        app()
+    except TrainlabError as exc:
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("[yellow]Interrupted.[/]")
+        sys.exit(130)

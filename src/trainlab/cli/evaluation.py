@@ -1,0 +1,75 @@
+"""Commands that look at a trained model: report, explain, evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trainlab.cli.console import err, out
+
+
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. runs/<name>.")],
+) -> None:
+    """Rebuild report.html and summary.json of a run from the files in its folder."""
+    from trainlab.report import write_report
+
+    path = write_report(run_dir)
+    err.print(f"Wrote {path} and {path.with_name('summary.json')}")
+
+
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
+    data: Annotated[Path, typer.Argument(help="Rows to explain, with the training columns.")],
+    top: Annotated[int, typer.Option(help="Contributing features shown per row.")] = 5,
+    limit: Annotated[int, typer.Option(help="Explain at most this many rows.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON on stdout.")] = False,
+) -> None:
+    """Explain each prediction of DATA: its top contributing features, their values and direction."""
+    from trainlab.data.load import load_table
+    from trainlab.predict import Predictor
+
+    rows = load_table(data)
+    explained = Predictor.load(bundle).explain(rows.head(limit), top=top)
+    if as_json:
+        out.print_json(json.dumps(explained, default=str))
+        return
+    for i, entry in enumerate(explained):
+        chance = f" (p({entry['explained_class']}) = {entry['probability']:.3f})" if "probability" in entry else ""
+        prediction = entry["prediction"]
+        shown = f"{prediction:.4g}" if isinstance(prediction, float) else prediction
+        out.print(f"[bold]Row {i}[/]: prediction [bold]{shown}[/]{chance}", highlight=False)
+        for c in entry["contributions"]:
+            colour = "green" if c["contribution"] > 0 else "red"
+            out.print(f"  [{colour}]{c['contribution']:+.4f}[/] {c['feature']} = {c['value']!r} "
+                      f"({c['direction']} the {entry['unit']})", highlight=False)
+    if len(rows) > limit:
+        err.print(f"Explained the first {limit} of {len(rows)} rows; use --limit to explain more.")
+    if explained:
+        err.print(f"[dim]Contributions by {explained[0]['method']}; base value {explained[0]['base']:.4f}.[/]")
+
+
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
+    data: Annotated[Path, typer.Argument(help="Labelled rows: the training columns and the target column.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evaluation-<data>).")] = None,
+    metric: Annotated[str | None, typer.Option(help="Metric for permutation importance (default: the task's).")] = None,
+) -> None:
+    """Score a saved model on new labelled DATA: metrics, curves, error analysis and importance, in a report."""
+    from trainlab.data.load import load_table
+    from trainlab.evaluate.analysis import evaluate_saved
+    from trainlab.predict import Predictor
+    from trainlab.report import write_report
+
+    predictor = Predictor.load(bundle)
+    folder = out_dir or Path(f"evaluation-{data.stem}")
+    name = predictor.manifest.extras.get("model_name", "model") if predictor.manifest else "model"
+    analysis = evaluate_saved(predictor.model, predictor.schema, load_table(data), folder, model_name=str(name),
+                              bundle=bundle, data=str(data), metric=metric, threshold=predictor.threshold)
+    path = write_report(folder)
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in analysis["test"]["metrics"].items())
+    out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows: {scores}", highlight=False)
+    out.print(f"Report: {path}")
