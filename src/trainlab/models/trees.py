@@ -41,9 +41,13 @@ def build_hgb(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
 
 FOREST_SPACE = {
     "n_estimators": Param("int", 100, 600, log=True),
+    "max_leaf_nodes": Param("int", 256, 8192, log=True),
     "max_features": Param("float", 0.2, 1.0),
     "min_samples_leaf": Param("int", 1, 20, log=True),
 }
+
+# Leaves are capped so that a forest on a large table stays tens of MB, not a GB (no effect on small tables).
+FOREST_DEFAULTS = {"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1, "max_leaf_nodes": 2048}
 
 register(ModelSpec(
     key="decision_tree", names={"default": "Decision tree"}, tasks=TASKS, recipe="tree", build=build_tree,
@@ -53,12 +57,11 @@ register(ModelSpec(
 ))
 register(ModelSpec(
     key="random_forest", names={"default": "Random forest"}, tasks=TASKS, recipe="tree", build=build_forest,
-    defaults={"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1},
-    space=FOREST_SPACE, cost=2,
+    defaults=FOREST_DEFAULTS, space=FOREST_SPACE, cost=2,
 ))
 register(ModelSpec(
     key="extra_trees", names={"default": "Extra trees"}, tasks=TASKS, recipe="tree", build=build_extra,
-    defaults={"n_estimators": 300, "max_features": 0.5, "min_samples_leaf": 1},
+    defaults=FOREST_DEFAULTS,
     space=FOREST_SPACE, cost=2,
 ))
 register(ModelSpec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,12 +45,15 @@ class Selection:
     oof: np.ndarray
 
 
-def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: int = 20,
-                    rounds: int = 30) -> Selection | None:
+def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: int = 12, rounds: int = 25,
+                    refit_cost: Callable[[TrialResult], float] | None = None,
+                    time_left: float = float("inf")) -> Selection | None:
     """Greedy selection with replacement (Caruana et al., 2004) over the best ``max_members`` trials.
 
-    Starts from the best single trial and adds a trial only when it improves the out-of-fold score, so the
+    Each round adds the trial that gives the best out-of-fold score, even when that is no gain (repeating a
+    member shifts the weights); the best prefix is kept. It starts from the best single trial, so the
     ensemble is never worse than its best member on out-of-fold data. None when fewer than two trials finished.
+    With ``refit_cost``, a new member joins only while refitting all members fits in ``time_left`` seconds.
     """
     metric = data.metric
     ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score)),
@@ -60,21 +64,22 @@ def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: 
         return None
     picks = [0]
     total = oofs[0].copy()
-    best_score = pool[0].score
+    best_score, best_size = pool[0].score, 1
+    costs = [refit_cost(t) if refit_cost else 0.0 for t in pool]
     for _ in range(rounds):
-        step_best, step_index = best_score, None
-        for i, oof in enumerate(oofs):
-            score, _ = score_oof(data, (total + oof) / (len(picks) + 1))
-            if is_better(score, step_best, metric):
-                step_best, step_index = score, i
-        if step_index is None:
+        spent = sum(costs[i] for i in set(picks))
+        scores = [score_oof(data, (total + oof) / (len(picks) + 1))[0] if i in picks or spent + costs[i] <= time_left
+                  else np.nan for i, oof in enumerate(oofs)]
+        if np.all(np.isnan(scores)):
             break
-        picks.append(step_index)
-        total = total + oofs[step_index]
-        best_score = step_best
-    counts = Counter(picks)
+        step = int(np.nanargmax(scores) if metric.greater_is_better else np.nanargmin(scores))
+        picks.append(step)
+        total = total + oofs[step]
+        if is_better(scores[step], best_score, metric):
+            best_score, best_size = scores[step], len(picks)
+    counts = Counter(picks[:best_size])
     chosen = sorted(counts)
-    weights = [counts[i] / len(picks) for i in chosen]
+    weights = [counts[i] / best_size for i in chosen]
     blended = np.sum([w * oofs[i] for i, w in zip(chosen, weights, strict=True)], axis=0)
     score, metrics = score_oof(data, blended)
     return Selection(trials=[pool[i] for i in chosen], weights=weights, score=score, metrics=metrics, oof=blended)

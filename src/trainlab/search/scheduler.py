@@ -18,7 +18,7 @@ from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
 
 Listener = Callable[[str, dict[str, Any]], None]
-REFIT_GROWTH = 1.4  # a refit on all training rows takes about this much longer than one fold's fit
+REFIT_GROWTH = 1.2  # a refit on all training rows takes about this much longer than one fold's fit
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ class Scheduler:
                 tuner.tell(res)
 
     def _ensemble(self) -> None:
-        selection = select_ensemble(self.result.trials, self.data)
+        time_left = self.budget.remaining() + self.budget.refit_s
+        selection = select_ensemble(self.result.trials, self.data, refit_cost=self.refit_cost, time_left=time_left)
         if selection is None:
             return
         self.result.ensemble = selection
@@ -168,7 +169,11 @@ class Scheduler:
                  for t in self.result.trials if t.candidate.family == family and t.ok]
         return max(times, default=0.0)
 
+    def refit_cost(self, trial: TrialResult) -> float:
+        """Seconds to refit a trial's configuration on all training rows (once per refit pass)."""
+        return self.budget.refit_passes * REFIT_GROWTH * trial.fit_time_s
+
     def _refit_estimate(self) -> float:
         """Seconds to refit the likely final model (the three best trials) on all training rows."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
-        return self.budget.refit_passes * REFIT_GROWTH * sum(t.fit_time_s for t in ok)
+        return sum(self.refit_cost(t) for t in ok)
