@@ -41,7 +41,7 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 out[f"{col.name}_{part}"] = getattr(when.dt, DATE_ATTRIBUTES.get(part, part)).astype(float)
         else:
             out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
-                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -85,6 +85,7 @@ def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
 
 
 def _ordinal() -> Pipeline:
+    """Categories as integer codes (unseen: -1); integers mark them as categorical to families that care."""
     return Pipeline([("impute", SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)),
                      ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                min_frequency=3, dtype=np.float64))])
+                                                min_frequency=3, dtype=np.int64))])

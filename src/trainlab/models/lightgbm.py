@@ -1,4 +1,4 @@
-"""LightGBM gradient-boosted trees, saved in LightGBM's own text format."""
+"""LightGBM gradient-boosted trees with native categorical splits, saved in LightGBM's own text format."""
 
 from __future__ import annotations
 
@@ -15,11 +15,42 @@ CLASSES_FILE = "lightgbm_classes.json"
 ROUNDS_PATIENCE = 50
 
 
-def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
-    import lightgbm as lgb
+class LightGBMModel:
+    """LightGBM told which columns are categorical: the integer category codes of the 'booster' recipe
+    (numeric features reach it as floats). Categorical splits beat splits on arbitrary codes."""
 
-    cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
-    return cls(random_state=seed, n_jobs=n_jobs, verbose=-1, **params)
+    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
+                 n_jobs: int = 1) -> None:
+        self.task = task
+        self.params = params
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> LightGBMModel:
+        """Fit; with ``eval_set`` (features, y), stop adding trees once those rows stop improving."""
+        import lightgbm as lgb
+
+        cls = lgb.LGBMRegressor if self.task == "regression" else lgb.LGBMClassifier
+        self.model_ = cls(random_state=self.seed, n_jobs=self.n_jobs, verbose=-1, **(self.params or {}))
+        categorical = [i for i, dtype in enumerate(features.dtypes) if np.issubdtype(dtype, np.integer)]
+        watch: dict[str, Any] = {}
+        if eval_set is not None:
+            watch = {"eval_set": [eval_set], "callbacks": [lgb.early_stopping(ROUNDS_PATIENCE, verbose=False)]}
+        self.model_.fit(features, y, sample_weight=sample_weight, categorical_feature=categorical or "auto", **watch)
+        self.booster_ = self.model_.booster_
+        if self.task != "regression":
+            self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, features: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict(features))
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict_proba(features))
+
+
+def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
+    return LightGBMModel(task=task, params=params, seed=seed, n_jobs=n_jobs)
 
 
 class LoadedBooster:
@@ -42,12 +73,10 @@ class LoadedBooster:
         return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
 
 
-def early_stop(estimator: Any, features: Any, y: Any, weights: Any, valid_features: Any, valid_y: Any) -> int:
-    import lightgbm as lgb
-
-    estimator.fit(features, y, sample_weight=weights, eval_set=[(valid_features, valid_y)],
-                  callbacks=[lgb.early_stopping(ROUNDS_PATIENCE, verbose=False)])
-    return int(estimator.best_iteration_ or estimator.n_estimators)
+def early_stop(estimator: LightGBMModel, features: Any, y: Any, weights: Any, valid_features: Any,
+               valid_y: Any) -> int:
+    estimator.fit(features, y, sample_weight=weights, eval_set=(valid_features, valid_y))
+    return int(estimator.model_.best_iteration_ or estimator.model_.n_estimators)
 
 
 def save(estimator: Any, folder: Path) -> list[str]:
