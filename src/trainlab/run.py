@@ -29,6 +29,7 @@ from trainlab.errors import ConfigError, DataError, TrainlabError
 from trainlab.evaluate.analysis import analyze_run, background_records
 from trainlab.evaluate.metrics import Context, compute_metrics, resolve_metric
 from trainlab.evaluate.threshold import choose_threshold
+from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibration
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
@@ -124,20 +125,23 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         executor.close()
         early.wait()
     search.skipped = {**skipped, **search.skipped}
-    best = _best_trial(search, metric.greater_is_better)
+    time_left = budget.remaining() + budget.refit_s
+    best = _best_trial(search, metric.greater_is_better, lambda t: scheduler.refit_cost(t) <= time_left)
 
     notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-    model = _refit(best, search, training, config)
-    threshold = choose_threshold(training.y, best.oof, training.context, metric.name)
+    calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes, training.weights,
+                                                 config.seed) if schema.task != "regression" else (None, None)
+    model = calibrated(_refit(best, search, training, config), calibrator)
+    threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
     test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
     if config.refit_full:
         notify("stage", {"name": "Refitting on all rows, test rows included"})
-        model = _refit(best, search, _training_data(checked, _all_rows(split), config), config)
+        model = calibrated(_refit(best, search, _training_data(checked, _all_rows(split), config), config), calibrator)
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
     details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": test_metrics},
                     "extras": {"model_name": best.candidate.name,
                                "background": background_records(training.features, config.seed),
-                               "threshold": threshold},
+                               "threshold": threshold, "calibration": calibration},
                     "reference": profile_reference(training.features, schema,
                                                    model.output(make_features(checked.frame.iloc[split.test], schema)))})
     manifest = save_bundle(model, schema, folder / "model", **details)
@@ -263,13 +267,15 @@ def _reserve(config: TrainConfig, n_train: int, report: bool) -> float:
     return min(0.35 * limit, saving + (0.2 * limit + 1.0 if report else 0.0))
 
 
-def _best_trial(search: SearchResult, greater_is_better: bool) -> TrialResult:
+def _best_trial(search: SearchResult, greater_is_better: bool, affordable: Callable[[TrialResult], bool]) -> TrialResult:
+    """The best trial whose refit fits in the time left; the quickest to refit when none does."""
     ok = [t for t in search.trials if t.ok and not np.isnan(t.score)]
     if not ok:
         reasons = "; ".join(f"{t.candidate.name}: {t.error}" for t in search.trials) or "no model had time to run"
         raise TrainlabError(f"No model could be trained ({reasons}). Raise --time-limit or check the data "
                             "with 'trainlab doctor'.")
-    return sorted(ok, key=lambda t: -t.score if greater_is_better else t.score)[0]
+    fitting = [t for t in ok if affordable(t)] or [min(ok, key=lambda t: t.fit_time_s)]
+    return sorted(fitting, key=lambda t: -t.score if greater_is_better else t.score)[0]
 
 
 def _test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig,
@@ -356,6 +362,7 @@ def write_run_folder(run: Run, data: Any, data_fingerprint: str, metric: str) ->
         "skipped_families": run.skipped,
         "best_model": run.best_model,
         "test_metrics": run.test_metrics,
+        "calibration": run.predictor.manifest.extras.get("calibration") if run.predictor.manifest else None,
         "timings": run.timings,
         "budget_kind": "trials (repeatable)" if run.config.budget.max_trials and not run.config.budget.time_limit
         else "wall clock (not exactly repeatable)",

@@ -10,19 +10,24 @@ from typing import Any
 from trainlab.bundle.manifest import Manifest, library_versions, sha256_file
 from trainlab.data.schema import Schema
 from trainlab.errors import BundleError
+from trainlab.models.calibration import CalibratedModel, Calibrator
 from trainlab.models.fitted import TrainedModel
 from trainlab.models.persist import load_sklearn, save_sklearn
 from trainlab.models.registry import REGISTRY
 from trainlab.search.ensemble import EnsembleModel
 
-Model = TrainedModel | EnsembleModel
+Model = TrainedModel | EnsembleModel | CalibratedModel
 
 
 def save_bundle(model: Model, schema: Schema, folder: Path, **details: Any) -> Manifest:
     """Save ``model`` to ``folder`` via a temporary sibling folder and a rename: never half-written.
 
     ``details`` fill the manifest's optional fields (metrics, config, data_fingerprint, reference, extras).
+    A calibrated model's calibrator is kept as plain numbers in ``extras["calibration"]["calibrator"]``.
     """
+    details["extras"] = _calibration_extras(model, dict(details.get("extras") or {}))
+    if isinstance(model, CalibratedModel):
+        model = model.model  # type: ignore[assignment]
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
@@ -84,9 +89,49 @@ def load_bundle(folder: str | Path) -> tuple[Manifest, Model]:
         members.append(TrainedModel(family=spec.key, params=entry.get("params", {}), task=schema.task,
                                     n_classes=n_classes, preprocessor=load_sklearn(sub / "preprocessor.skops"),
                                     estimator=estimator))
-    if len(members) == 1:
-        return manifest, members[0]
-    return manifest, EnsembleModel(members, [float(e["weight"]) for e in manifest.members])
+    model: Model = members[0] if len(members) == 1 else EnsembleModel(members,
+                                                                      [float(e["weight"]) for e in manifest.members])
+    calibrator = _stored_calibrator(manifest, folder, n_classes)
+    return manifest, model if calibrator is None else CalibratedModel(model, calibrator)
+
+
+def _calibration_extras(model: Model, extras: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's extras with the model's calibrator in ``calibration`` (and none for a raw model)."""
+    record = dict(extras.get("calibration") or {})
+    record.pop("calibrator", None)
+    if isinstance(model, CalibratedModel):
+        record.update({"method": model.calibrator.method, "calibrator": model.calibrator.to_dict()})
+    elif record:
+        record["method"] = "none"
+    if record:
+        extras["calibration"] = record
+    return extras
+
+
+def _stored_calibrator(manifest: Manifest, folder: Path, n_classes: int) -> Calibrator | None:
+    """The calibrator kept in the manifest, checked; None when the model's probabilities are used as they are."""
+    record = manifest.extras.get("calibration") if isinstance(manifest.extras, dict) else None
+    if record is None:
+        return None
+    try:
+        return _read_calibrator(record, n_classes)
+    except ValueError as exc:
+        raise BundleError(f"Refusing to load '{folder}': the calibration in manifest.json is malformed ({exc}). "
+                          "The bundle was changed or damaged; use the original or retrain.") from exc
+
+
+def _read_calibrator(record: Any, n_classes: int) -> Calibrator | None:
+    if not isinstance(record, dict):
+        raise ValueError("'extras.calibration' is not an object")
+    method = record.get("method", "none")
+    if "calibrator" not in record:
+        if method != "none":
+            raise ValueError(f"it names method {method!r} but holds no calibrator")
+        return None
+    calibrator = Calibrator.from_dict(record["calibrator"], n_classes)
+    if calibrator.method != method:
+        raise ValueError(f"method {method!r} differs from its calibrator's {calibrator.method!r}")
+    return calibrator
 
 
 def verify_files(folder: Path, manifest: Manifest) -> None:

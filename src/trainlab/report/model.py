@@ -118,9 +118,25 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         | _curve_numbers(test.get("curves") or {}),
         "confusion": test.get("confusion"), "segments": test.get("segments"), "mistakes": test.get("mistakes"),
         "diagnosis": diagnosis, "importance": test.get("importance"), "threshold": analysis.get("threshold"),
+        "calibration": calibration_summary(run.get("calibration")),
         "timings": run.get("timings"), "analysis_seconds": analysis.get("seconds"),
         "usage": report["usage"],
     })
+
+
+CALIBRATION_NAMES = {"sigmoid": "Platt scaling (sigmoid)", "isotonic": "isotonic regression",
+                     "temperature": "temperature scaling", "sigmoid_ovr": "per-class Platt scaling (one-vs-rest)"}
+
+
+def calibration_summary(record: Any) -> dict[str, Any] | None:
+    """How the probabilities were calibrated: method, its name in words, out-of-fold log loss before and after."""
+    if not isinstance(record, dict):
+        return None
+    method = str(record.get("method", "none"))
+    return {"method": method, "name": CALIBRATION_NAMES.get(method, method),
+            "tried": [CALIBRATION_NAMES.get(str(m), str(m)) for m in record.get("candidates") or {}],
+            "oof_log_loss_before": record.get("oof_log_loss_before"),
+            "oof_log_loss_after": record.get("oof_log_loss_after"), "reason": record.get("reason")}
 
 
 def _curve_numbers(curves: dict[str, Any]) -> dict[str, Any]:
