@@ -125,7 +125,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         executor.close()
         early.wait()
     search.skipped = {**skipped, **search.skipped}
-    time_left = budget.remaining() + budget.refit_s
+    time_left = budget.refit_time_left()
     best = _best_trial(search, metric.greater_is_better, lambda t: scheduler.refit_cost(t) <= time_left)
 
     notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})

@@ -27,6 +27,10 @@ class Budget:
             return float("inf")
         return self.time_limit - self.elapsed() - self.reserve_s - self.refit_s
 
+    def refit_time_left(self) -> float:
+        """Seconds the final refit may take: its reserve, plus whatever trials left unspent (never less)."""
+        return max(0.0, self.remaining()) + self.refit_s
+
     def deadline(self) -> float:
         """The monotonic clock time by which trials must stop."""
         return time.monotonic() + self.remaining()

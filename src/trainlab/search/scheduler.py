@@ -18,7 +18,7 @@ from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
 
 Listener = Callable[[str, dict[str, Any]], None]
-REFIT_GROWTH = 1.2  # a refit on all training rows takes about this much longer than one fold's fit
+REFIT_GROWTH = 1.4  # a refit on all training rows takes about this much longer than one fold's fit
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Scheduler:
                 tuner.tell(res)
 
     def _ensemble(self) -> None:
-        time_left = self.budget.remaining() + self.budget.refit_s
+        time_left = self.budget.refit_time_left()
         selection = select_ensemble(self.result.trials, self.data, refit_cost=self.refit_cost, time_left=time_left)
         if selection is None:
             return
