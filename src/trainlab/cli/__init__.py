@@ -9,6 +9,7 @@ import sys
 import warnings
 
 import typer
+from rich.markup import escape
 
 from trainlab.cli import evaluation, lifecycle, serving, training
 from trainlab.cli.console import err
@@ -29,7 +30,7 @@ def main() -> None:
     try:
         app()
     except TrainlabError as exc:
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("[yellow]Interrupted.[/]")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from trainlab.cli.console import err, out
@@ -144,7 +145,7 @@ def monitor(
     except TrainlabError:
         raise
     except Exception as exc:  # a scheduler reads exit 1 as drift: anything unforeseen must be 2
-        err.print(f"[bold red]Error:[/] monitoring failed: {type(exc).__name__}: {exc}", highlight=False)
+        err.print(f"[bold red]Error:[/] monitoring failed: {type(exc).__name__}: {escape(str(exc))}", highlight=False)
         raise typer.Exit(2) from exc
     if as_json:
         out.print_json(json.dumps({**report.to_dict(), "files": [str(p) for p in paths]}, default=str))

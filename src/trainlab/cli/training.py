@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -84,7 +85,7 @@ def _print_run(run: Any, as_json: bool) -> None:
     out.print(board_table(run.leaderboard, f"Leaderboard — {run.schema.task}, ranked by validation "
                                             f"{run.leaderboard.columns[4][4:]}"))
     for family, reason in run.skipped.items():
-        out.print(f"[dim]Skipped {family}: {reason}[/]")
+        out.print(f"[dim]Skipped {family}: {escape(reason)}[/]")
     scores = ", ".join(f"{k} {v:.4f}" for k, v in run.test_metrics.items())
     out.print(f"\n[bold]Best model:[/] {run.best_model}   [bold]test set[/] ({run.split['test_rows']} rows): {scores}")
     first = run.timings.get("first_model_s")
