@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
 
 FILE = "catboost.cbm"
 ROUNDS_PATIENCE = 50
@@ -20,15 +20,8 @@ def _cls(task: str) -> Any:
     return cb.CatBoostRegressor if task == "regression" else cb.CatBoostClassifier
 
 
-class CatBoostModel:
+class CatBoostModel(BoosterAdapter):
     """CatBoost told which columns are categorical at fit time (the text columns of the recipe)."""
-
-    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
-                 n_jobs: int = 1) -> None:
-        self.task = task
-        self.params = params
-        self.seed = seed
-        self.n_jobs = n_jobs
 
     def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> CatBoostModel:
         cat = [i for i, dtype in enumerate(features.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]

@@ -8,23 +8,16 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
 
 FILE = "lightgbm.txt"
 CLASSES_FILE = "lightgbm_classes.json"
 ROUNDS_PATIENCE = 50
 
 
-class LightGBMModel:
+class LightGBMModel(BoosterAdapter):
     """LightGBM told which columns are categorical: the integer category codes of the 'booster' recipe
     (numeric features reach it as floats). Categorical splits beat splits on arbitrary codes."""
-
-    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
-                 n_jobs: int = 1) -> None:
-        self.task = task
-        self.params = params
-        self.seed = seed
-        self.n_jobs = n_jobs
 
     def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> LightGBMModel:
         """Fit; with ``eval_set`` (features, y), stop adding trees once those rows stop improving."""

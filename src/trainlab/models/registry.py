@@ -72,6 +72,18 @@ class ModelSpec:
         return None
 
 
+class BoosterAdapter:
+    """Base of the gradient-boosting families' thin estimators: the options they are built with, stored
+    as scikit-learn expects (keyword-only, nothing else happens before ``fit``)."""
+
+    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
+                 n_jobs: int = 1) -> None:
+        self.task = task
+        self.params = params
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+
 REGISTRY: dict[str, ModelSpec] = {}
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
 
 FILE = "xgboost.ubj"
 CLASSES_FILE = "xgboost_classes.json"
@@ -21,18 +21,11 @@ def _cls(task: str) -> Any:
     return xgb.XGBRegressor if task == "regression" else xgb.XGBClassifier
 
 
-class XGBoostModel:
+class XGBoostModel(BoosterAdapter):
     """XGBoost with the class codes its training rows held, so a class absent from them is no error.
 
     XGBClassifier insists on labels 0..k-1; rows of a fold (or a chronological train part) may lack a class.
     """
-
-    def __init__(self, *, task: str = "binary", params: dict[str, Any] | None = None, seed: int = 0,
-                 n_jobs: int = 1) -> None:
-        self.task = task
-        self.params = params
-        self.seed = seed
-        self.n_jobs = n_jobs
 
     def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> XGBoostModel:
         """Fit; with ``eval_set`` (features, y), stop adding trees once those rows stop improving."""
