@@ -108,3 +108,11 @@ def test_errors_are_raised_from_train(tmp_path: Path) -> None:
         trainlab.train(make_binary(), target="Outcome ", out_dir=tmp_path, **QUICK)
     with pytest.raises(trainlab.ConfigError, match=r"--test-size"):
         trainlab.train(make_binary(), target="outcome", out_dir=tmp_path, test_size=1.2)
+
+
+def test_a_new_run_never_reuses_an_old_runs_folder(tmp_path: Path) -> None:
+    first = trainlab.train(make_binary(), target="outcome", out_dir=tmp_path, name="same", **QUICK)
+    before = (first.folder / "trials.csv").read_text()
+    with pytest.raises(trainlab.ConfigError, match=r"already holds a run named 'same'.*--resume"):
+        trainlab.train(make_binary(seed=1), target="outcome", out_dir=tmp_path, name="same", **QUICK)
+    assert (first.folder / "trials.csv").read_text() == before

@@ -23,6 +23,7 @@ from trainlab.models.calibration import (
     log_loss,
 )
 from trainlab.models.fitted import fit_model
+from trainlab.models.missing import GapFilledModel
 from trainlab.models.registry import get_spec
 from trainlab.predict import Predictor
 from trainlab.report import write_report
@@ -221,16 +222,16 @@ def test_train_calibrates_an_over_confident_tree_end_to_end(tmp_path):
     assert f"{record['oof_log_loss_before']:.4f} before, {record['oof_log_loss_after']:.4f} after" in html
     assert "Probabilities calibrated by <strong>" in html
     model = run.predictor.model
-    assert isinstance(model, CalibratedModel)
+    assert isinstance(model, GapFilledModel) and isinstance(model.model, CalibratedModel)  # gaps: calibrated, then averaged
     saved = trainlab.load(run.bundle_path)
-    assert isinstance(saved.model, CalibratedModel)
+    assert isinstance(saved.model.model, CalibratedModel)
     rows = new.drop(columns="y")
     pd.testing.assert_frame_equal(saved.predict_proba(rows), run.predict_proba(rows))
     copy = trainlab.load(run.save(tmp_path / "copy"))
     pd.testing.assert_frame_equal(copy.predict_proba(rows), run.predict_proba(rows))
     y = (new["y"] == "yes").to_numpy(dtype=int)
     features = make_features(rows, run.schema)
-    assert log_loss(y, model.output(features), 2) < log_loss(y, model.model.output(features), 2) - 0.1
+    assert log_loss(y, model.output(features), 2) < log_loss(y, model.model.model.output(features), 2) - 0.1
     stored["calibration"] = {"method": "none", "oof_log_loss_before": 0.5, "oof_log_loss_after": 0.5,
                              "candidates": {"sigmoid": 0.51, "isotonic": 0.52}}
     (run.folder / "run.json").write_text(json.dumps(stored))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -45,11 +46,15 @@ class _Exploding:
         raise RuntimeError("planted failure")
 
 
+def _build_exploding(task: str, params: dict[str, Any], seed: int, n_jobs: int, how: str) -> _Exploding:
+    return _Exploding(how=how)  # a module-level function: a spawned worker can unpickle it
+
+
 @pytest.fixture
 def exploding_family(request: pytest.FixtureRequest) -> Any:
     how = request.param
     spec = ModelSpec(key="exploding", names={"default": "Exploding"}, tasks=("binary",), recipe="scaled",
-                     build=lambda task, params, seed, n_jobs: _Exploding(how=how), defaults={}, cost=0)
+                     build=functools.partial(_build_exploding, how=how), defaults={}, cost=0)
     REGISTRY["exploding"] = spec
     yield how
     REGISTRY.pop("exploding")
@@ -166,7 +171,7 @@ def test_a_killed_run_resumes_without_losing_finished_trials(tmp_path: Path) -> 
     trials = pd.read_csv(tmp_path / "r" / "trials.csv")
     assert trials["model"].tolist()[: len(before)] == before
     assert trials["model"].is_unique
-    assert len(trials) == 17  # the trial budget counts the trials from before the kill, plus the ensemble
+    assert len(trials) == 18  # the trial budget counts the trials from before the kill, plus two ensembles
     assert trainlab.load(tmp_path / "r" / "model").predict(_table(5, seed=2)).shape == (5,)
 
 

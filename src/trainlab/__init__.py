@@ -7,7 +7,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenMP threads that wait by spinning (the default) steal the cores of every other busy process or thread: on 2
+# cores with anything else running, a LightGBM fit on 1,500 rows took 33.6 s with 2 threads instead of 0.3 s.
+# Waiting threads sleep instead. Set before any model library loads OpenMP; a value already set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from trainlab.config import BudgetConfig, SplitConfig, TrainConfig
 from trainlab.errors import (

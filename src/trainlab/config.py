@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -13,6 +14,7 @@ Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 PRESETS: tuple[str, ...] = ("fast", "balanced", "best")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+RAY_ADDRESS = re.compile(r"auto|[^\s:/]+:\d{1,5}")  # 'auto' or the HOST:PORT of a Ray cluster's head
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class TrainConfig:
     device: str = "auto"
     out_dir: Path = Path("runs")
     name: str | None = None
+    ray: str | None = None
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()
@@ -102,6 +105,9 @@ class TrainConfig:
             problems.append(f"Option --jobs must be a positive integer, got {self.jobs!r}.")
         if self.device not in DEVICES:
             problems.append(f"Option --device must be one of {', '.join(DEVICES)}, got {self.device!r}.")
+        if self.ray is not None and not (isinstance(self.ray, str) and RAY_ADDRESS.fullmatch(self.ray)):
+            problems.append(f"Option --ray must be 'auto' or the HOST:PORT of a Ray cluster's head "
+                            f"(e.g. 10.0.0.5:6379), got {self.ray!r}.")
         raise_all(problems, ConfigError)
 
     def to_dict(self) -> dict[str, Any]:

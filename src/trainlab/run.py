@@ -31,6 +31,7 @@ from trainlab.evaluate.metrics import Context, compute_metrics, resolve_metric
 from trainlab.evaluate.threshold import choose_threshold
 from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibration
 from trainlab.models.fitted import fit_model
+from trainlab.models.missing import with_gap_filling
 from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_report
@@ -38,10 +39,13 @@ from trainlab.search.budget import Budget
 from trainlab.search.ensemble import EnsembleModel
 from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
-from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult
+from trainlab.search.ray_executor import RayExecutor
+from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
 from trainlab.search.trial import TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
+SLACK = 0.05
+"""Share of the time limit the second refit of --refit-full may run past the time left (the limit allows 10%)."""
 TIME_COLUMNS = ["fit_time_s", "predict_time_s"]
 
 
@@ -107,7 +111,12 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models)
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
-    folder = Path(resume) if resume is not None else _run_folder(config, data)
+    executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
+    try:
+        folder = Path(resume) if resume is not None else _run_folder(config, data)
+    except BaseException:
+        executor.close()
+        raise
     details = {"config": config.to_dict(), "data_fingerprint": fingerprint(frame)}
     _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details}, indent=2))
     prepared_at = budget.elapsed()
@@ -115,50 +124,89 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
 
     notify("stage", {"name": f"Training {len(families)} model families", "metric": metric.name})
     early = _EarlyModel(training, folder / "model", details, budget)
-    executor = _executor(training, config)
-    threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
-    try:
-        scheduler = Scheduler(training, budget, PLANS[config.preset], executor, _both(listener, early.on_event),
-                              TrialJournal(folder / "search"))
-        search = scheduler.run(families)
-    finally:
-        executor.close()
-        early.wait()
+    search, refit_cost = _search(executor, training, families, config, budget, folder,
+                                 _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
-    time_left = budget.refit_time_left()
-    best = _best_trial(search, metric.greater_is_better, lambda t: scheduler.refit_cost(t) <= time_left)
-
-    notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-    calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes, training.weights,
-                                                 config.seed) if schema.task != "regression" else (None, None)
-    model = calibrated(_refit(best, search, training, config), calibrator)
-    threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
-    test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
-    if config.refit_full:
-        notify("stage", {"name": "Refitting on all rows, test rows included"})
-        model = calibrated(_refit(best, search, _training_data(checked, _all_rows(split), config), config), calibrator)
+    final = _finish(search, refit_cost, checked, split, training, config, budget, notify)
+    model, best = final.model, final.best
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
-    details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": test_metrics},
+    details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": final.test_metrics},
                     "extras": {"model_name": best.candidate.name,
                                "background": background_records(training.features, config.seed),
-                               "threshold": threshold, "calibration": calibration},
+                               "threshold": final.threshold, "calibration": final.calibration,
+                               "class_weights": class_weighting(best, search), "refit": final.refit},
                     "reference": profile_reference(training.features, schema,
                                                    model.output(make_features(checked.frame.iloc[split.test], schema)))})
     manifest = save_bundle(model, schema, folder / "model", **details)
     timings = {"prepare_s": prepared_at, "first_model_s": early.seconds_after(prepared_at), "total_s": budget.elapsed()}
     run = Run(config=config, folder=folder, schema=schema, findings=checked.findings, split=split.describe(),
-              leaderboard=leaderboard, best_model=best.candidate.name, test_metrics=test_metrics,
+              leaderboard=leaderboard, best_model=best.candidate.name, test_metrics=final.test_metrics,
               predictor=Predictor(model, schema, manifest), trials=search.trials, skipped=search.skipped,
               timings=timings)
     write_run_folder(run, data, manifest.data_fingerprint, metric.name)
     if report:
         notify("stage", {"name": "Evaluating and explaining the best model, writing report.html"})
         analyze_run(folder, model, schema, checked.frame, split, config, leaderboard, best.candidate.name,
-                time_left=budget.remaining() + budget.reserve_s, threshold=threshold)
+                    time_left=budget.remaining() + budget.reserve_s, threshold=final.threshold)
         write_report(folder)
     run.timings["total_s"] = budget.elapsed()
     notify("done", {"run": run})
     return run
+
+
+def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
+            folder: Path, listener: Listener, early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult], float]]:
+    """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
+    threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
+    try:
+        scheduler = Scheduler(training, budget, PLANS[config.preset], executor, listener, TrialJournal(folder / "search"))
+        search = scheduler.run(families)
+    finally:
+        executor.close()
+        early.wait()
+    return search, scheduler.refit_cost
+
+
+@dataclass
+class _Final:
+    """The model to save and what was decided on the way: calibration, threshold, test scores, refits."""
+
+    best: TrialResult
+    model: Model
+    test_metrics: dict[str, float]
+    threshold: dict[str, Any] | None
+    calibration: dict[str, Any] | None
+    refit: dict[str, Any]
+
+
+def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], checked: CheckedData, split: Split,
+            training: TrainingData, config: TrainConfig, budget: Budget, notify: Listener) -> _Final:
+    """Pick the best trial whose refit fits the time left, calibrate it, refit it on the training rows, test it
+    once, and with --refit-full refit it again on every row when the measured first refit says that still fits."""
+    schema, metric = checked.schema, training.metric
+    time_left = budget.refit_time_left()
+    best = _best_trial(search, metric.greater_is_better, lambda t: refit_cost(t) <= time_left)
+    notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
+    calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes, training.weights,
+                                                 config.seed) if schema.task != "regression" else (None, None)
+    refit_start = time.monotonic()
+    model = with_gap_filling(calibrated(_refit(best, search, training, config), calibrator), training.features,
+                             config.seed)
+    refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
+    threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
+    test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
+    if config.refit_full:
+        everything = _training_data(checked, _all_rows(split), config)
+        needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
+        if budget.time_limit is not None and needed > budget.refit_time_left() + SLACK * budget.time_limit:
+            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.1f} s, "
+                             "more than the time left")
+        else:
+            notify("stage", {"name": "Refitting on all rows, test rows included"})
+            model = with_gap_filling(calibrated(_refit(best, search, everything, config), calibrator),
+                                     everything.features, config.seed)
+            refit.update({"full": "done", "rows": len(everything.y)})
+    return _Final(best, model, test_metrics, threshold, calibration, refit)
 
 
 class _EarlyModel:
@@ -210,7 +258,9 @@ def _both(first: Listener | None, second: Listener) -> Listener:
 
 
 def _executor(training: TrainingData, config: TrainConfig) -> Executor:
-    """Worker processes under a time limit (an overdue trial can be stopped), in-process otherwise."""
+    """Ray tasks with --ray; worker processes under a time limit (an overdue trial can be stopped), in-process otherwise."""
+    if config.ray is not None:
+        return RayExecutor(training, config.ray, config.jobs)
     if config.jobs > 1 or config.budget.time_limit is not None:
         return ProcessExecutor(training, config.jobs)
     return InProcessExecutor(training)
@@ -225,12 +275,14 @@ def _all_rows(split: Split) -> Split:
 def _refit(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
     """The best model refit on all training rows: one family, or every member of the ensemble."""
     t = training
-    if best.candidate.family != "ensemble" or search.ensemble is None:
+    if best.candidate.family != "ensemble":
         return fit_model(get_spec(best.candidate.family), best.final_params, t.schema, t.features, t.y,
                          t.weights, t.seed, t.n_jobs)
-    members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights,
-                         t.seed, t.n_jobs) for m in search.ensemble.trials]
-    return EnsembleModel(members, list(search.ensemble.weights))
+    by_name = {m.candidate.name: m for m in search.trials}
+    weights = best.candidate.params["members"]
+    members = [fit_model(get_spec(by_name[name].candidate.family), by_name[name].final_params, t.schema, t.features,
+                         t.y, t.weights, t.seed, t.n_jobs) for name in weights]
+    return EnsembleModel(members, [float(w) for w in weights.values()])
 
 
 def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:
@@ -335,6 +387,9 @@ def _run_folder(config: TrainConfig, data: Any) -> Path:
     stem = Path(str(data)).stem if isinstance(data, str | Path) else "dataframe"
     name = config.name or f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = config.out_dir / name
+    if config.name is not None and (folder / "run.json").exists():
+        raise ConfigError(f"Run folder '{folder}' already holds a run named {name!r}. Continue it with "
+                          f"'trainlab train --resume {folder}', choose another --name, or delete the folder.")
     n = 1
     while folder.exists() and config.name is None:
         n += 1
@@ -363,6 +418,8 @@ def write_run_folder(run: Run, data: Any, data_fingerprint: str, metric: str) ->
         "best_model": run.best_model,
         "test_metrics": run.test_metrics,
         "calibration": run.predictor.manifest.extras.get("calibration") if run.predictor.manifest else None,
+        "class_weights": run.predictor.manifest.extras.get("class_weights") if run.predictor.manifest else None,
+        "refit": run.predictor.manifest.extras.get("refit") if run.predictor.manifest else None,
         "timings": run.timings,
         "budget_kind": "trials (repeatable)" if run.config.budget.max_trials and not run.config.budget.time_limit
         else "wall clock (not exactly repeatable)",

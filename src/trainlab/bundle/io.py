@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from trainlab.bundle.manifest import Manifest, library_versions, sha256_file
 from trainlab.data.schema import Schema
 from trainlab.errors import BundleError
 from trainlab.models.calibration import CalibratedModel, Calibrator
 from trainlab.models.fitted import TrainedModel
+from trainlab.models.missing import GapFilledModel
 from trainlab.models.persist import load_sklearn, save_sklearn
 from trainlab.models.registry import REGISTRY
 from trainlab.search.ensemble import EnsembleModel
 
-Model = TrainedModel | EnsembleModel | CalibratedModel
+Model = TrainedModel | EnsembleModel | CalibratedModel | GapFilledModel
 
 
 def save_bundle(model: Model, schema: Schema, folder: Path, **details: Any) -> Manifest:
     """Save ``model`` to ``folder`` via a temporary sibling folder and a rename: never half-written.
 
     ``details`` fill the manifest's optional fields (metrics, config, data_fingerprint, reference, extras).
-    A calibrated model's calibrator is kept as plain numbers in ``extras["calibration"]["calibrator"]``.
+    A calibrated model's calibrator is kept as plain numbers in ``extras["calibration"]["calibrator"]``, and the
+    donor rows of a gap-filled model (``models/missing.py``) in ``extras["gap_fill"]``.
     """
-    details["extras"] = _calibration_extras(model, dict(details.get("extras") or {}))
+    extras = dict(details.get("extras") or {})
+    extras.pop("gap_fill", None)
+    if isinstance(model, GapFilledModel):
+        extras["gap_fill"] = {"columns": model.complete, "donors": json.loads(model.donors.to_json(orient="records"))}
+        model = model.model  # type: ignore[assignment]
+    details["extras"] = _calibration_extras(model, extras)
     if isinstance(model, CalibratedModel):
         model = model.model  # type: ignore[assignment]
     folder = Path(folder)
@@ -92,7 +102,15 @@ def load_bundle(folder: str | Path) -> tuple[Manifest, Model]:
     model: Model = members[0] if len(members) == 1 else EnsembleModel(members,
                                                                       [float(e["weight"]) for e in manifest.members])
     calibrator = _stored_calibrator(manifest, folder, n_classes)
-    return manifest, model if calibrator is None else CalibratedModel(model, calibrator)
+    loaded: Model = model if calibrator is None else CalibratedModel(model, calibrator)
+    gap_fill = manifest.extras.get("gap_fill") if isinstance(manifest.extras, dict) else None
+    if gap_fill:
+        try:
+            loaded = GapFilledModel(loaded, [str(c) for c in gap_fill["columns"]], pd.DataFrame(gap_fill["donors"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"Refusing to load '{folder}': the gap filling in manifest.json is malformed ({exc}). "
+                              "The bundle was changed or damaged; use the original or retrain.") from exc
+    return manifest, loaded
 
 
 def _calibration_extras(model: Model, extras: dict[str, Any]) -> dict[str, Any]:

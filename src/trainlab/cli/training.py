@@ -35,6 +35,9 @@ def train(
     models: Annotated[str | None, typer.Option(help="Only these families, comma-separated (e.g. lightgbm,linear).")] = None,
     exclude_models: Annotated[str | None, typer.Option(help="Leave out these families, comma-separated.")] = None,
     jobs: Annotated[int, typer.Option(help="Trials run side by side, each in a worker process.")] = 1,
+    ray: Annotated[str | None, typer.Option(
+        help="Run the trials on a Ray cluster: auto (RAY_ADDRESS or the one started on this machine) or HOST:PORT. "
+             "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,
     device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
     refit_full: Annotated[bool, typer.Option(
         help="After testing, refit the best model on all rows (test rows included) before saving.")] = False,
@@ -66,7 +69,7 @@ def train(
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
-                         device=device, out_dir=out_dir, name=name)
+                         device=device, out_dir=out_dir, name=name, ray=ray)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener)

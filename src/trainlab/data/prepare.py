@@ -22,6 +22,8 @@ TRUE_WORDS = {"true", "yes", "y", "t", "1"}
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
 DATE_ATTRIBUTES = {"dayofweek": "day_of_week"}  # the feature keeps its name; pandas 4 drops .dt.dayofweek
 MISSING = "__missing__"
+MAX_CODES = 255
+"""Category codes per column at most (rarer values share one code): histogram boosting splits up to 255."""
 
 
 def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -88,4 +90,4 @@ def _ordinal() -> Pipeline:
     """Categories as integer codes (unseen: -1); integers mark them as categorical to families that care."""
     return Pipeline([("impute", SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)),
                      ("ordinal", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                                                min_frequency=3, dtype=np.int64))])
+                                                min_frequency=3, max_categories=MAX_CODES, dtype=np.int64))])

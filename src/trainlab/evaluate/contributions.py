@@ -3,13 +3,15 @@ weighted sum over an ensemble's members, and sampling Shapley values with a smal
 
 Contributions are given per input feature (the columns ``make_features`` makes); the values of a row plus
 its base value add up to the model's output in ``unit`` (log-odds or probability of the explained class, or
-the predicted number).
+the predicted number). A calibrated model's native contributions are rescaled where its calibration is linear
+in the log-odds (Platt scaling, temperature), so they add up to the calibrated log-odds; after any other
+calibration they explain the score before it, and ``method`` says so.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,8 +54,35 @@ def contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, 
     explained = explained_classes(output, model.task, positive_index)
     native = _native(model, features, background, explained)
     if native is not None:
-        return native
+        return through_calibrator(native, getattr(model, "calibrator", None))
     return sampling_shapley(model, features, background, explained, seed=seed)
+
+
+def through_calibrator(found: Contributions, calibrator: Any) -> Contributions:
+    """Native contributions (raw log-odds) carried through the model's calibrator, when it has one.
+
+    Platt scaling (binary: a * log-odds + b) and temperature scaling (multiclass: scores / T) are linear in the
+    log-odds, so values and base are scaled to add up exactly to the calibrated log-odds. Other calibrators
+    (isotonic, per-class Platt) are not: the contributions stay those of the uncalibrated score, and say so.
+    """
+    if calibrator is None or found.explained is None:
+        return found
+    method, params = calibrator.method, calibrator.params
+    if method == "sigmoid":
+        a, b = float(params["a"]), float(params["b"])
+        sign = np.where(found.explained == 1, 1.0, -1.0)  # Platt scales the second class's log-odds
+        return replace(found, values=a * found.values, base=a * found.base + b * sign, unit="calibrated log-odds",
+                       method=f"{found.method}, scaled by the Platt calibration (a * log-odds + b, a={a:.4g}, "
+                              f"b={b:.4g}): adds up to the calibrated log-odds")
+    if method == "temperature":
+        t = float(params["temperature"])
+        return replace(found, values=found.values / t, base=found.base / t, unit="calibrated log-odds",
+                       method=f"{found.method}, divided by the calibration temperature {t:.4g}: adds up to the "
+                              "calibrated score of the class")
+    names = {"isotonic": "isotonic calibration; the ranking holds",
+             "sigmoid_ovr": "per-class Platt calibration (one-vs-rest, renormalized)"}
+    return replace(found, method=f"{found.method}; contributions explain the model's score before "
+                                 f"{names.get(method, f'{method} calibration')}")
 
 
 def _native(model: Any, features: pd.DataFrame, background: pd.DataFrame,
@@ -106,7 +135,9 @@ def _tree_shap(estimator: Any, prepared: pd.DataFrame) -> tuple[np.ndarray, str]
     if hasattr(estimator, "get_booster"):
         import xgboost as xgb
 
-        raw = np.asarray(estimator.get_booster().predict(xgb.DMatrix(prepared), pred_contribs=True))
+        booster = estimator.get_booster()
+        matrix = xgb.DMatrix(prepared, feature_types=booster.feature_types, enable_categorical=True)
+        raw = np.asarray(booster.predict(matrix, pred_contribs=True))
         return raw.reshape(n, -1, f + 1), "TreeSHAP (XGBoost pred_contribs)"
     inner = getattr(estimator, "model_", None)
     if inner is not None and hasattr(inner, "get_feature_importance"):

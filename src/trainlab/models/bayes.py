@@ -6,7 +6,7 @@ from typing import Any
 
 from sklearn.naive_bayes import GaussianNB
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
@@ -19,7 +19,7 @@ SPEC = register(ModelSpec(
     tasks=("binary", "multiclass"),
     recipe="scaled",
     build=build,
-    defaults={"var_smoothing": 1e-9},
-    space={"var_smoothing": Param("float", 1e-11, 1e-1, log=True)},
+    defaults={"var_smoothing": 1e-9, "class_weight": None},
+    space={"var_smoothing": Param("float", 1e-11, 1e-1, log=True), "class_weight": CLASS_WEIGHT},
     cost=0,
 ))

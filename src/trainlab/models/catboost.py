@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "catboost.cbm"
 ROUNDS_PATIENCE = 50
@@ -68,11 +68,12 @@ SPEC = register(ModelSpec(
     key="catboost", names={"default": "CatBoost"}, tasks=("binary", "multiclass", "regression"),
     recipe="catboost", build=build, save=save, load=load, requires="catboost", extra="all",
     early_stop=early_stop, rounds_param="iterations",
-    defaults={"iterations": 2000, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0},
+    defaults={"iterations": 2000, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0, "class_weight": None},
     space={
         "learning_rate": Param("float", 0.01, 0.3, log=True),
         "depth": Param("int", 3, 10),
         "l2_leaf_reg": Param("float", 0.5, 30.0, log=True),
+        "class_weight": CLASS_WEIGHT,
     },
     cost=3,
 ))

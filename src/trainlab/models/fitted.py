@@ -44,14 +44,22 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     """Fit the family's preprocessing recipe and estimator on these rows only.
 
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
+    A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``.
     """
     preprocessor = build_preprocessor(schema, spec.recipe)
     best_rounds = None
+    family_params = dict(params)
+    balance = family_params.pop("class_weight", None)
     with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
         warnings.simplefilter("ignore")
         prepared = preprocessor.fit_transform(features)
-        estimator = spec.build(schema.task, dict(params), seed, n_jobs)
+        estimator = spec.build(schema.task, family_params, seed, n_jobs)
         w = weights if spec.sample_weight else None
+        if balance is not None:
+            if not spec.sample_weight or schema.task == "regression":
+                raise ValueError(f"class_weight={balance!r}: family {spec.key!r} on a {schema.task} task cannot "
+                                 "weigh classes (it needs classes and a fit that takes sample weights)")
+            w = class_weights(y, balance) * (1.0 if w is None else np.asarray(w, dtype=float))
         if valid is not None and spec.early_stop is not None:
             valid_x, valid_y = valid
             if schema.task != "regression":  # a class the training rows lack cannot be scored on
@@ -65,3 +73,12 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     return TrainedModel(family=spec.key, params=dict(params), task=schema.task,
                         n_classes=max(len(schema.classes), 2) if schema.task != "regression" else 0,
                         preprocessor=preprocessor, estimator=estimator, best_rounds=best_rounds)
+
+
+def class_weights(y: np.ndarray, mode: str) -> np.ndarray:
+    """Per-row weights that make every class present in ``y`` weigh the same in total: n / (k * rows of its
+    class), with k the number of classes present. ``mode`` must be "balanced"."""
+    if mode != "balanced":
+        raise ValueError(f"class_weight must be None or 'balanced', got {mode!r}")
+    classes, index, counts = np.unique(y, return_inverse=True, return_counts=True)
+    return np.asarray(len(y) / (len(classes) * counts[index]), dtype=float)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "lightgbm.txt"
 CLASSES_FILE = "lightgbm_classes.json"
@@ -96,7 +96,7 @@ SPEC = register(ModelSpec(
     recipe="booster", build=build, save=save, load=load, requires="lightgbm", extra="all",
     early_stop=early_stop, rounds_param="n_estimators",
     defaults={"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
-              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0, "class_weight": None},
     space={
         "learning_rate": Param("float", 0.01, 0.3, log=True),
         "num_leaves": Param("int", 4, 256, log=True),
@@ -104,6 +104,7 @@ SPEC = register(ModelSpec(
         "subsample": Param("float", 0.5, 1.0),
         "colsample_bytree": Param("float", 0.3, 1.0),
         "reg_lambda": Param("float", 1e-3, 30.0, log=True),
+        "class_weight": CLASS_WEIGHT,
     },
     cost=1,
 ))

@@ -6,7 +6,7 @@ from typing import Any
 
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
@@ -21,7 +21,8 @@ SPEC = register(ModelSpec(
     tasks=("binary", "multiclass", "regression"),
     recipe="scaled",
     build=build,
-    defaults={"C": 1.0, "alpha": 1.0},
-    space={"C": Param("float", 1e-3, 100.0, log=True), "alpha": Param("float", 1e-3, 100.0, log=True)},
+    defaults={"C": 1.0, "alpha": 1.0, "class_weight": None},
+    space={"C": Param("float", 1e-3, 100.0, log=True, tasks=("binary", "multiclass")),
+           "alpha": Param("float", 1e-3, 100.0, log=True, tasks=("regression",)), "class_weight": CLASS_WEIGHT},
     cost=0,
 ))

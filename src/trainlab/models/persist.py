@@ -43,6 +43,11 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
+    "trainlab.models.trees.CategoricalHGBClassifier",
+    # histogram boosting's own encoder of categorical columns (a partial of check_array, nothing else)
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+    "trainlab.models.trees.CategoricalHGBRegressor",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn._loss.loss.HalfBinomialLoss",

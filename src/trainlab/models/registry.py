@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,22 @@ Loader = Callable[[Path, str], Estimator]
 
 @dataclass(frozen=True)
 class Param:
-    """One searchable hyperparameter, declared as data: 'int', 'float' (optionally log-scaled) or 'choice'."""
+    """One searchable hyperparameter, declared as data: 'int', 'float' (optionally log-scaled) or 'choice'.
+
+    ``tasks`` names the tasks it applies to (all when empty); ``ModelSpec.for_task`` drops it elsewhere.
+    """
 
     kind: str
     low: float = 0.0
     high: float = 1.0
     log: bool = False
     choices: tuple[Any, ...] = ()
+    tasks: tuple[str, ...] = ()
+
+
+CLASS_WEIGHT = Param("choice", choices=(None, "balanced"), tasks=("binary", "multiclass"))
+"""Searchable class weighting of every family that fits with sample weights: "balanced" weighs each fitted row
+by n / (k * rows of its class), computed in ``fit_model`` on the rows being fitted (see ``class_weights``)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class ModelSpec:
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""
         return self.names.get(task) or self.names["default"]
+
+    def for_task(self, task: str) -> ModelSpec:
+        """This family with the parameters that do not apply to ``task`` left out of its space and defaults."""
+        dropped = {name for name, p in self.space.items() if p.tasks and task not in p.tasks}
+        if not dropped:
+            return self
+        return replace(self, space={k: p for k, p in self.space.items() if k not in dropped},
+                       defaults={k: v for k, v in self.defaults.items() if k not in dropped})
 
     def skip_reason(self, task: str, n_rows: int) -> str | None:
         """Why this family cannot run here, or None when it can."""

@@ -7,7 +7,7 @@ from typing import Any
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC, SVR
 
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
@@ -23,8 +23,9 @@ SPEC = register(ModelSpec(
     tasks=("binary", "multiclass", "regression"),
     recipe="scaled",
     build=build,
-    defaults={"C": 1.0, "gamma": "scale"},
-    space={"C": Param("float", 1e-2, 100.0, log=True), "gamma": Param("choice", choices=("scale", "auto"))},
+    defaults={"C": 1.0, "gamma": "scale", "class_weight": None},
+    space={"C": Param("float", 1e-2, 100.0, log=True), "gamma": Param("choice", choices=("scale", "auto")),
+           "class_weight": CLASS_WEIGHT},
     max_rows=5_000,
     cost=3,
 ))

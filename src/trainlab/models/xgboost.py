@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "xgboost.ubj"
 CLASSES_FILE = "xgboost_classes.json"
@@ -30,8 +30,11 @@ class XGBoostModel(BoosterAdapter):
     def fit(self, features: Any, y: Any, sample_weight: Any = None, eval_set: Any = None) -> XGBoostModel:
         """Fit; with ``eval_set`` (features, y), stop adding trees once those rows stop improving."""
         stopping = {"early_stopping_rounds": ROUNDS_PATIENCE} if eval_set is not None else {}
+        # The 'booster' recipe's integer columns are category codes: split them as categories (unseen: -1, missing).
+        types = ["c" if np.issubdtype(dtype, np.integer) else "q" for dtype in features.dtypes]
         self.model_ = _cls(self.task)(random_state=self.seed, n_jobs=self.n_jobs, tree_method="hist", verbosity=0,
-                                      **stopping, **(self.params or {}))
+                                      enable_categorical=True, feature_types=types, **stopping,
+                                      **(self.params or {}))
         if self.task != "regression":
             self.classes_ = np.unique(y)
             y = np.searchsorted(self.classes_, y)
@@ -86,7 +89,7 @@ SPEC = register(ModelSpec(
     recipe="booster", build=build, save=save, load=load, requires="xgboost", extra="all",
     early_stop=early_stop, rounds_param="n_estimators",
     defaults={"n_estimators": 2000, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8,
-              "colsample_bytree": 0.8, "min_child_weight": 1.0, "reg_lambda": 1.0},
+              "colsample_bytree": 0.8, "min_child_weight": 1.0, "reg_lambda": 1.0, "class_weight": None},
     space={
         "learning_rate": Param("float", 0.01, 0.3, log=True),
         "max_depth": Param("int", 2, 10),
@@ -94,6 +97,7 @@ SPEC = register(ModelSpec(
         "colsample_bytree": Param("float", 0.3, 1.0),
         "min_child_weight": Param("float", 0.5, 20.0, log=True),
         "reg_lambda": Param("float", 1e-3, 30.0, log=True),
+        "class_weight": CLASS_WEIGHT,
     },
     cost=1,
 ))

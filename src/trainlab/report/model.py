@@ -68,16 +68,22 @@ def tuning_summary(trials: pd.DataFrame) -> dict[str, Any]:
     return {"trials": rows, "families": families}
 
 
-def best_params(trials: list[dict[str, Any]], family: str, greater_is_better: bool) -> dict[str, Any]:
-    """The parameters of the family's best trial."""
+def best_params(trials: list[dict[str, Any]], model: str, family: str, greater_is_better: bool) -> dict[str, Any]:
+    """The parameters of the chosen model's trial (else of its family's best trial); an ensemble's members as
+    'name': 'share' entries."""
     ok = [t for t in trials if t.get("family") == family and t.get("status") == "ok" and t.get("score") is not None]
-    if not ok:
+    named = [t for t in trials if t.get("model") == model]
+    if not named and not ok:
         return {}
-    best = max(ok, key=lambda t: t["score"] if greater_is_better else -t["score"])
+    best = named[0] if named else max(ok, key=lambda t: t["score"] if greater_is_better else -t["score"])
     try:
-        return dict(json.loads(best.get("params") or "{}"))
+        params = dict(json.loads(best.get("params") or "{}"))
     except json.JSONDecodeError:
         return {}
+    members = params.get("members")
+    if isinstance(members, dict):
+        return {f"member {name}": f"{100 * float(w):.0f} % of the blend" for name, w in members.items()}
+    return params
 
 
 def usage(folder: Path, run: dict[str, Any], analysis: dict[str, Any]) -> dict[str, str]:
@@ -109,7 +115,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "target": run.get("target") or analysis.get("target"), "data": run.get("data") or analysis.get("data"),
         "split": run.get("split"),
         "ranking_metric": metric, "best_model": best,
-        "best_params": best_params(report["tuning"]["trials"], str(best_family), greater),
+        "best_params": best_params(report["tuning"]["trials"], str(best), str(best_family), greater),
         "test_metrics": test.get("metrics") or run.get("test_metrics"),
         "train_metrics": analysis.get("train_metrics"),
         "leaderboard": report["leaderboard"],
@@ -119,6 +125,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "confusion": test.get("confusion"), "segments": test.get("segments"), "mistakes": test.get("mistakes"),
         "diagnosis": diagnosis, "importance": test.get("importance"), "threshold": analysis.get("threshold"),
         "calibration": calibration_summary(run.get("calibration")),
+        "class_weights": run.get("class_weights"),
         "timings": run.get("timings"), "analysis_seconds": analysis.get("seconds"),
         "usage": report["usage"],
     })

@@ -14,11 +14,20 @@ from trainlab.search.budget import Budget
 from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
+from trainlab.search.stacking import stack_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
 
 Listener = Callable[[str, dict[str, Any]], None]
 REFIT_GROWTH = 1.4  # a refit on all training rows takes about this much longer than one fold's fit
+IMBALANCE_RATIO = 0.4
+"""Classes count as imbalanced when the smallest has fewer than 40% of the rows an equal split would give it
+(n / k): under 20% of the rows with two classes (a 4:1 ratio, where unweighted fits start to neglect the small
+class), under 8% with five. A share of rows alone would call any task with five or more classes imbalanced."""
+BALANCED_VARIANTS = 2  # on imbalanced classes, the best default families that can weigh classes get a balanced twin
+BALANCED_MAX_COST = 1
+"""The twins are picked among the cheap families (cost <= 1; among all when none is cheap), whose defaults and
+twins run before the costlier defaults: a short budget still compares weighted and unweighted head to head."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,7 @@ class SearchResult:
     trials: list[TrialResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     ensemble: Selection | None = None
+    class_balance: dict[str, Any] | None = None
 
 
 class Scheduler:
@@ -58,7 +68,7 @@ class Scheduler:
         self.executor = executor
         self.notify = listener or (lambda kind, info: None)
         self.journal = journal
-        self.result = SearchResult()
+        self.result = SearchResult(class_balance=class_balance(data.y, data.schema.task, data.schema.classes))
         if journal is not None:  # a resumed run starts from every trial that finished before
             self.result.trials = [t for t in journal.load() if t.candidate.family != "ensemble"]
             budget.trials_done = len(self.result.trials)
@@ -70,8 +80,11 @@ class Scheduler:
             if spec.cost > self.plan.max_cost:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
             else:
-                chosen.append(spec)
+                chosen.append(spec.for_task(self.data.schema.task))
+        cheap = [s for s in chosen if s.cost <= BALANCED_MAX_COST] or chosen
         try:
+            self._defaults(cheap)
+            self._balanced(cheap)
             self._defaults(chosen)
             self._tune(chosen)
         except KeyboardInterrupt:
@@ -81,12 +94,28 @@ class Scheduler:
         return self.result
 
     def _defaults(self, families: list[ModelSpec]) -> None:
+        self._run_all([Candidate(name=s.key, family=s.key, params=dict(s.defaults)) for s in families])
+
+    def _balanced(self, families: list[ModelSpec]) -> None:
+        """On imbalanced classes, the best default families that can weigh classes again with balanced weights,
+        so both versions meet on the leaderboard (tuning may then pick either)."""
+        if not (self.result.class_balance or {}).get("imbalanced"):
+            return
+        weighable = {s.key: s for s in families if "class_weight" in s.space}
+        defaults = sorted((t for t in self.result.trials if t.ok and t.candidate.source == "default"
+                           and t.candidate.name in weighable and not np.isnan(t.score)), key=self._sort_key)
+        self._run_all([Candidate(name=f"{t.candidate.family}_balanced", family=t.candidate.family,
+                                 params={**weighable[t.candidate.family].defaults, "class_weight": "balanced"},
+                                 source="balanced") for t in defaults[:BALANCED_VARIANTS]])
+
+    def _run_all(self, candidates: list[Candidate]) -> None:
+        """Run the candidates not yet done (a resumed run has some), in batches, until the budget is spent."""
         done = {t.candidate.name for t in self.result.trials}
-        pending = [Candidate(name=s.key, family=s.key, params=dict(s.defaults)) for s in families if s.key not in done]
+        pending = [c for c in candidates if c.name not in done]
         while pending:
             if self.budget.exhausted():
                 for c in pending:
-                    self.result.skipped[c.family] = self.budget.why_stopped()
+                    self.result.skipped.setdefault(c.name, self.budget.why_stopped())
                 return
             batch, pending = pending[: self.executor.workers], pending[self.executor.workers:]
             self._run_batch(batch, [None] * len(batch))
@@ -134,8 +163,16 @@ class Scheduler:
         if selection is None:
             return
         self.result.ensemble = selection
+        singles = list(self.result.trials)
+        self._add_ensemble("ensemble", selection)
+        stacked = stack_ensemble(singles, self.data, refit_cost=self.refit_cost, time_left=time_left)
+        if stacked is not None:
+            self._add_ensemble("ensemble_stacked", stacked)
+
+    def _add_ensemble(self, name: str, selection: Selection) -> None:
+        """An ensemble as a trial on the leaderboard, its members and weights as its parameters."""
         members = {t.candidate.name: w for t, w in zip(selection.trials, selection.weights, strict=True)}
-        trial = TrialResult(Candidate(name="ensemble", family="ensemble", params={"members": members},
+        trial = TrialResult(Candidate(name=name, family="ensemble", params={"members": members},
                                       source="ensemble"),
                             "ok", score=selection.score, metrics=selection.metrics, oof=selection.oof,
                             fit_time_s=sum(t.fit_time_s for t in selection.trials),
@@ -177,3 +214,31 @@ class Scheduler:
         """Seconds to refit the likely final model (the three best trials) on all training rows."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         return sum(self.refit_cost(t) for t in ok)
+
+
+def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:
+    """The smallest class of the training rows, its share of them, and whether that counts as imbalanced
+    (``IMBALANCE_RATIO``); None for regression."""
+    if task == "regression" or len(y) == 0:
+        return None
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=len(classes))
+    present = np.flatnonzero(counts)
+    smallest = int(present[np.argmin(counts[present])])
+    share = float(counts[smallest] / len(y))
+    return {"smallest_class": str(classes[smallest]), "smallest_share": round(share, 4),
+            "imbalanced": bool(share < IMBALANCE_RATIO / len(present))}
+
+
+def class_weighting(best: TrialResult, search: SearchResult) -> dict[str, Any] | None:
+    """How the chosen model weighs classes ("balanced", "none", or "mixed" for an ensemble of both), with the
+    class balance behind the choice and the balanced variants that were tried; None for regression."""
+    if search.class_balance is None:
+        return None
+    by_name = {t.candidate.name: t for t in search.trials}
+    members = best.candidate.params.get("members") if best.candidate.family == "ensemble" else None
+    chosen = [by_name[name] for name in members if name in by_name] if members else [best]
+    kinds = {t.candidate.params.get("class_weight") or "none" for t in chosen}
+    weighting = kinds.pop() if len(kinds) == 1 else "mixed"
+    balanced = [t.candidate.name for t in search.trials if t.candidate.params.get("class_weight") == "balanced"]
+    return {"class_weight": weighting, **search.class_balance, "balanced_trials": len(balanced),
+            "balanced_variants": [n for n in balanced if by_name[n].candidate.source == "balanced"]}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from trainlab.errors import BundleError, MissingDependencyError
-from trainlab.models.registry import ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 
 WEIGHTS = "network.safetensors"
 ARCHITECTURE = "network.json"
@@ -87,7 +87,7 @@ SPEC = register(ModelSpec(
     key="neural_net", names={"default": "Neural network (MLP)"}, tasks=("binary", "multiclass", "regression"),
     recipe="catboost", build=build, save=save, load=load, requires="torch", extra="nn",
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
-              "batch_size": 256, "device": "auto"},
+              "batch_size": 256, "device": "auto", "class_weight": None},
     space={
         "lr": Param("float", 3e-4, 1e-2, log=True),
         "epochs": Param("int", 20, 200, log=True),
@@ -96,6 +96,7 @@ SPEC = register(ModelSpec(
         "depth": Param("int", 1, 5),
         "dropout": Param("float", 0.0, 0.5),
         "weight_decay": Param("float", 1e-5, 1e-1, log=True),
+        "class_weight": CLASS_WEIGHT,
     },
     cost=3,
 ))
