@@ -84,7 +84,7 @@ class TrainConfig:
     preset: str = "balanced"
     models: tuple[str, ...] | None = None
     exclude_models: tuple[str, ...] = ()
-    jobs: int = 1
+    jobs: int | None = None
     refit_full: bool = False
     device: str = "auto"
     out_dir: Path = Path("runs")
@@ -101,8 +101,8 @@ class TrainConfig:
             problems.append(f"Option --preset must be one of {', '.join(PRESETS)}, got {self.preset!r}.")
         if not isinstance(self.seed, int) or self.seed < 0:
             problems.append(f"Option --seed must be a non-negative integer, got {self.seed!r}.")
-        if not isinstance(self.jobs, int) or self.jobs < 1:
-            problems.append(f"Option --jobs must be a positive integer, got {self.jobs!r}.")
+        if self.jobs is not None and (not isinstance(self.jobs, int) or self.jobs < 1):
+            problems.append(f"Option --jobs must be a positive integer (or left out: automatic), got {self.jobs!r}.")
         if self.device not in DEVICES:
             problems.append(f"Option --device must be one of {', '.join(DEVICES)}, got {self.device!r}.")
         if self.ray is not None and not (isinstance(self.ray, str) and RAY_ADDRESS.fullmatch(self.ray)):

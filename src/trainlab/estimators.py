@@ -47,7 +47,7 @@ class _TrainlabEstimator(BaseEstimator):
     def __init__(self, *, time_limit: float | None = 60.0, max_trials: int | None = None,
                  models: tuple[str, ...] | str | None = None, exclude_models: tuple[str, ...] | str = (),
                  metric: str | None = None, test_size: float = 0.2, folds: int = 5, stratify: bool = True,
-                 refit_full: bool = True, seed: int = 0, preset: str = "balanced", jobs: int = 1,
+                 refit_full: bool = True, seed: int = 0, preset: str = "balanced", jobs: int | None = None,
                  out_dir: str | Path | None = None) -> None:
         self.time_limit = time_limit
         self.max_trials = max_trials

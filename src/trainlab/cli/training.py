@@ -34,7 +34,10 @@ def train(
     preset: Annotated[str, typer.Option(help="fast, balanced or best.")] = "balanced",
     models: Annotated[str | None, typer.Option(help="Only these families, comma-separated (e.g. lightgbm,linear).")] = None,
     exclude_models: Annotated[str | None, typer.Option(help="Leave out these families, comma-separated.")] = None,
-    jobs: Annotated[int, typer.Option(help="Trials run side by side, each in a worker process.")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        help="Trials run side by side, each in a worker process with cores/jobs threads. Default: with a time "
+             "limit and under 20,000 training rows, one single-threaded trial per core; otherwise one trial at a "
+             "time on every core.")] = None,
     ray: Annotated[str | None, typer.Option(
         help="Run the trials on a Ray cluster: auto (RAY_ADDRESS or the one started on this machine) or HOST:PORT. "
              "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,

@@ -177,7 +177,7 @@ def _curve_fitter(model: Any, schema: Schema, features: pd.DataFrame, y: np.ndar
     def fit_and_score(n: int) -> tuple[float, float]:
         rows = fit_rows[:n]
         fitted = [fit_model(get_spec(m.family), m.params, schema, features.iloc[rows], y[rows], None, config.seed,
-                            config.jobs) for m in members]
+                            config.jobs or 1) for m in members]
 
         def output(at: np.ndarray) -> np.ndarray:
             return np.sum([w * f.output(features.iloc[at]) for w, f in zip(weights, fitted, strict=True)], axis=0)

@@ -28,8 +28,11 @@ class Budget:
         return self.time_limit - self.elapsed() - self.reserve_s - self.refit_s
 
     def refit_time_left(self) -> float:
-        """Seconds the final refit may take: its reserve, plus whatever trials left unspent (never less)."""
-        return max(0.0, self.remaining()) + self.refit_s
+        """Seconds the final refit may take: what is left of the limit once saving's reserve is set aside (its own
+        reserve plus whatever trials left unspent; less when the last trials overran)."""
+        if self.time_limit is None:
+            return float("inf")
+        return max(0.0, self.time_limit - self.elapsed() - self.reserve_s)
 
     def deadline(self) -> float:
         """The monotonic clock time by which trials must stop."""

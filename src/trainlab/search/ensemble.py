@@ -11,7 +11,7 @@ import pandas as pd
 
 from trainlab.evaluate.metrics import is_better
 from trainlab.models.fitted import TrainedModel
-from trainlab.search.trial import TrainingData, TrialResult, score_oof
+from trainlab.search.trial import TrainingData, TrialResult, ranking_score, score_oof
 
 
 @dataclass
@@ -68,7 +68,7 @@ def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: 
     costs = [refit_cost(t) if refit_cost else 0.0 for t in pool]
     for _ in range(rounds):
         spent = sum(costs[i] for i in set(picks))
-        scores = [score_oof(data, (total + oof) / (len(picks) + 1))[0] if i in picks or spent + costs[i] <= time_left
+        scores = [ranking_score(data, (total + oof) / (len(picks) + 1)) if i in picks or spent + costs[i] <= time_left
                   else np.nan for i, oof in enumerate(oofs)]
         if np.all(np.isnan(scores)):
             break

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.trial import Candidate, TrainingData, TrialResult, run_trial
 
-GRACE_S = 2.0
+GRACE_S = 1.0
 
 
 class Executor(Protocol):
