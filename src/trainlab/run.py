@@ -46,8 +46,6 @@ from trainlab.search.trial import TrainingData, TrialResult
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
 MAX_AUTO_WORKERS = 8
-SLACK = 0.05
-"""Share of the time limit the second refit of --refit-full may run past the time left (the limit allows 10%)."""
 TIME_COLUMNS = ["fit_time_s", "predict_time_s"]
 
 
@@ -200,7 +198,7 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
     if config.refit_full:
         everything = _training_data(checked, _all_rows(split), config)
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
-        if budget.time_limit is not None and needed > budget.refit_time_left() + SLACK * budget.time_limit:
+        if needed > budget.refit_time_left():
             refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.1f} s, "
                              "more than the time left")
         else:

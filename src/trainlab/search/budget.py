@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+REFIT_SLACK = 0.05
+"""Share of the time limit the final refits may run past it (a run may end up to 10 % late)."""
+
 
 @dataclass
 class Budget:
@@ -29,10 +32,11 @@ class Budget:
 
     def refit_time_left(self) -> float:
         """Seconds the final refit may take: what is left of the limit once saving's reserve is set aside (its own
-        reserve plus whatever trials left unspent; less when the last trials overran)."""
+        reserve plus whatever trials left unspent; less when the last trials overran), plus half of the 10 % the
+        limit may be exceeded by, so that trials that overran a little do not leave only the quickest model."""
         if self.time_limit is None:
             return float("inf")
-        return max(0.0, self.time_limit - self.elapsed() - self.reserve_s)
+        return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + REFIT_SLACK * self.time_limit
 
     def deadline(self) -> float:
         """The monotonic clock time by which trials must stop."""
