@@ -25,6 +25,7 @@ IMBALANCE_RATIO = 0.4
 """Classes count as imbalanced when the smallest has fewer than 40% of the rows an equal split would give it
 (n / k): under 20% of the rows with two classes (a 4:1 ratio, where unweighted fits start to neglect the small
 class), under 8% with five. A share of rows alone would call any task with five or more classes imbalanced."""
+ENSEMBLE_MARGIN = 0.9  # ensembles are built to refit in 90 % of the time left
 BALANCED_VARIANTS = 2  # on imbalanced classes, the best default families that can weigh classes get a balanced twin
 BALANCED_MAX_COST = 1
 """The twins are picked among the cheap families (cost <= 1; among all when none is cheap), whose defaults and
@@ -159,7 +160,8 @@ class Scheduler:
                 tuner.tell(res)
 
     def _ensemble(self) -> None:
-        time_left = self.budget.refit_time_left()
+        # a margin, so that the ensemble still fits when the final choice looks at the clock again a moment later
+        time_left = ENSEMBLE_MARGIN * self.budget.refit_time_left()
         selection = select_ensemble(self.result.trials, self.data, refit_cost=self.refit_cost, time_left=time_left)
         if selection is None:
             return
