@@ -13,7 +13,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,8 @@ from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import log_loss as sk_log_loss
 from sklearn.model_selection import StratifiedKFold
+
+from trainlab.models.wrapped import Outputs, Wrapped
 
 EPS = 1e-7
 """Probabilities are clipped to [EPS, 1 - EPS] before taking logits or logs."""
@@ -35,18 +37,6 @@ MAX_ROWS = 50_000
 """On more out-of-fold rows than this, a seeded sample of them chooses and fits the calibrator (a few numbers)."""
 BINARY_METHODS = ("sigmoid", "isotonic")
 MULTICLASS_METHODS = ("temperature", "sigmoid_ovr")
-
-
-class Outputs(Protocol):
-    """What a calibrated model wraps: anything that turns features into class probabilities."""
-
-    @property
-    def task(self) -> str: ...
-
-    @property
-    def n_classes(self) -> int: ...
-
-    def output(self, features: pd.DataFrame) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +68,7 @@ class Calibrator:
 
 
 @dataclass
-class CalibratedModel:
+class CalibratedModel(Wrapped):
     """A trained model whose class probabilities pass through a calibrator.
 
     Attributes it lacks (``estimator``, ``preprocessor``, ``members``, ``family``...) are the inner model's,
@@ -88,21 +78,8 @@ class CalibratedModel:
     model: Outputs
     calibrator: Calibrator
 
-    @property
-    def task(self) -> str:
-        return self.model.task
-
-    @property
-    def n_classes(self) -> int:
-        return self.model.n_classes
-
     def output(self, features: pd.DataFrame) -> np.ndarray:
         return self.calibrator.apply(self.model.output(features))
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("model", "calibrator") or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
 
 M = TypeVar("M", bound=Outputs)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.models.calibration import Outputs
+from trainlab.models.wrapped import Outputs, Wrapped
 
 CHUNK_ROWS = 20_000
 """Filled-in copies predicted per call, to bound memory when many rows have gaps."""
@@ -43,7 +43,7 @@ def with_gap_filling(model: Any, features: pd.DataFrame, seed: int) -> Any:
 
 
 @dataclass
-class GapFilledModel:
+class GapFilledModel(Wrapped):
     """A model whose rows with gaps in ``complete`` columns are predicted as the mean over ``donors``.
 
     Attributes it lacks (``members``, ``estimator``, ``calibrator``...) are the inner model's, so code that
@@ -53,14 +53,6 @@ class GapFilledModel:
     model: Outputs
     complete: list[str]
     donors: pd.DataFrame
-
-    @property
-    def task(self) -> str:
-        return self.model.task
-
-    @property
-    def n_classes(self) -> int:
-        return self.model.n_classes
 
     def output(self, features: pd.DataFrame) -> np.ndarray:
         out = np.array(self.model.output(features), copy=True)
@@ -85,8 +77,3 @@ class GapFilledModel:
                 copies.loc[missing, column] = donor_values.loc[missing, column].to_numpy()
         filled = np.asarray(self.model.output(copies))
         return filled.reshape(len(rows), k, *filled.shape[1:]).mean(axis=1)
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("model", "complete", "donors") or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.model, name)
