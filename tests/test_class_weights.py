@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import trainlab
+from conftest import skip_without_extra
 from trainlab.config import SplitConfig
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import infer_schema
@@ -134,8 +135,9 @@ WEIGHABLE = sorted(key for key, spec in REGISTRY.items() if "class_weight" in sp
 @pytest.mark.parametrize("family", WEIGHABLE)
 def test_every_family_that_searches_class_weights_fits_with_them(family: str) -> None:
     spec = get_spec(family)
-    if spec.skip_reason("binary", 200):
-        pytest.skip(spec.skip_reason("binary", 200))
+    reason = spec.skip_reason("binary", 200)
+    if reason:
+        skip_without_extra(f"{family}: {reason}")
     frame, rows = planted(n=200, rate=0.15, seed=3), planted(n=100, rate=0.15, seed=4)
     schema = infer_schema(frame, "y")
     features, y = make_features(frame, schema), encode_target(frame, schema)

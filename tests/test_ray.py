@@ -26,11 +26,11 @@ import pandas as pd
 import pytest
 
 import trainlab
+from conftest import skip_without_extra
 from trainlab.config import make_config
 from trainlab.errors import ConfigError
 
 HAS_RAY = importlib.util.find_spec("ray") is not None
-needs_ray = pytest.mark.skipif(not HAS_RAY, reason="ray is not installed: pip install 'trainlab[ray]'")
 BIN = Path(sys.executable).parent
 MODELS = "linear,decision_tree,lightgbm"
 SEARCH = {"max_trials": 6, "jobs": 2, "folds": 3, "seed": 7}  # a trial budget: repeatable wherever it runs
@@ -90,7 +90,7 @@ def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
 def cluster() -> Iterator[Cluster]:
     """A head and one worker node, one CPU each, as separate processes; stopped (only them) afterwards."""
     if not HAS_RAY:
-        pytest.skip("ray is not installed: pip install 'trainlab[ray]'")
+        skip_without_extra("ray is not installed: pip install 'trainlab[ray]'")
     temp_dir = tempfile.mkdtemp(prefix="trl-ray-", dir="/tmp")  # Unix socket paths must stay under 107 chars
     port = _free_port()
     common = ["--num-cpus", "1", "--object-store-memory", str(100 * 2**20), "--node-ip-address", "127.0.0.1"]
@@ -218,8 +218,9 @@ def _train_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
                           env=env or _env(), timeout=60)
 
 
-@needs_ray
 def test_an_address_where_no_cluster_answers_names_it_and_how_to_start_one(tmp_path: Path) -> None:
+    if not HAS_RAY:
+        skip_without_extra("ray is not installed: pip install 'trainlab[ray]'")
     data = tmp_path / "table.csv"
     _table(100).to_csv(data, index=False)
     port = _free_port()

@@ -79,20 +79,22 @@ class TrialResult:
         return self.status == "ok"
 
 
+def _context(data: TrainingData, rows: np.ndarray) -> Context:
+    """The metric context for these rows: the task's, with their sample weights."""
+    weights = data.weights[rows] if data.weights is not None else None
+    return Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
+
+
 def ranking_score(data: TrainingData, oof: np.ndarray) -> float:
     """The ranking metric alone of out-of-fold outputs, on the rows that were validated (cheaper than all metrics)."""
     rows = data.validated_rows()
-    weights = data.weights[rows] if data.weights is not None else None
-    ctx = Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
-    return data.metric.compute(data.y[rows], oof[rows], ctx)
+    return data.metric.compute(data.y[rows], oof[rows], _context(data, rows))
 
 
 def score_oof(data: TrainingData, oof: np.ndarray) -> tuple[float, dict[str, float]]:
     """The ranking score and all metrics of out-of-fold outputs, on the rows that were validated."""
     rows = data.validated_rows()
-    weights = data.weights[rows] if data.weights is not None else None
-    ctx = Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
-    metrics = compute_metrics(data.y[rows], oof[rows], ctx)
+    metrics = compute_metrics(data.y[rows], oof[rows], _context(data, rows))
     return metrics[data.metric.name], metrics
 
 
@@ -143,10 +145,8 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
 
 
 def _fold_score(data: TrainingData, oof: np.ndarray, rows: np.ndarray) -> float:
-    weights = data.weights[rows] if data.weights is not None else None
-    ctx = Context(data.context.task, data.context.positive_index, data.context.n_classes, weights)
     try:
-        return data.metric.compute(data.y[rows], oof[rows], ctx)
+        return data.metric.compute(data.y[rows], oof[rows], _context(data, rows))
     except ValueError:
         return float("nan")
 
