@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 # OpenMP threads that wait by spinning steal the cores of every other busy process or thread: on 2 cores beside one
@@ -54,6 +55,7 @@ __all__ = [
 
 def train(data: Any, target: str | None = None, **options: Any) -> Run:
     """Train and compare models on a table (path or DataFrame); see ``trainlab.run.train``."""
+    options.setdefault("started", time.monotonic())  # the time limit counts the import below (about 1 s) too
     from trainlab.run import train as run_train
 
     return run_train(data, target, **options)

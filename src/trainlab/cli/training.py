@@ -16,6 +16,7 @@ from trainlab.cli.lifecycle import after_train, tracking_before
 
 
 def train(
+    ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
         help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
@@ -75,7 +76,7 @@ def train(
                          device=device, out_dir=out_dir, name=name, ray=ray)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
-        run = run_train(data, config=config, listener=listener)
+        run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))
     _print_run(run, as_json)
     after_train(run, register, registry, mlflow_uri)
 

@@ -61,8 +61,13 @@ def context_for(schema: Schema, threshold: float | None = None) -> Context:
 
 
 def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: str | None,
-                  background: pd.DataFrame | None = None, seed: int = 0, threshold: float | None = None) -> dict[str, Any]:
-    """Metrics, curves, confusion matrix, confident mistakes, weak segments and importance on labelled rows."""
+                  background: pd.DataFrame | None = None, seed: int = 0, threshold: float | None = None,
+                  seconds: float | None = None) -> dict[str, Any]:
+    """Metrics, curves, confusion matrix, confident mistakes, weak segments and importance on labelled rows.
+
+    With ``seconds``, permutation importance and Shapley values use fewer rows when the model's measured
+    prediction speed says that the usual number would take longer than that (each gets half).
+    """
     if schema.target not in rows.columns:
         raise DataError(f"The labelled rows lack the target column '{schema.target}'. Add it: evaluation compares "
                         f"the model's predictions with it.{did_you_mean(schema.target, rows.columns)}")
@@ -72,7 +77,9 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     features = make_features(schema.check_rows(rows), schema)
     y = encode_labels(rows, schema)
     ctx = context_for(schema, threshold)
+    started = time.monotonic()
     output = model.output(features)
+    row_s = (time.monotonic() - started) / max(len(features), 1)
     result: dict[str, Any] = {"rows": len(rows), "metrics": compute_metrics(y, output, ctx),
                               "curves": curves_for(schema.task, y, output, list(schema.classes), ctx.positive_index)}
     classes = list(schema.classes) if schema.task != "regression" else []
@@ -81,12 +88,16 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
         result["confusion"] = confusion(y, pred, classes)
     result["mistakes"] = confident_mistakes(rows, y, output, classes, pred)
     n_features = features.shape[1]
-    sample = subsample_rows(len(rows), min(PERMUTATION_ROWS, max(500, 100_000 // max(n_features, 1))), seed)
+    permutation_rows = min(PERMUTATION_ROWS, max(500, 100_000 // max(n_features, 1)))
+    shap_rows = max(10, min(300, 4_000_000 // (n_features + 1) ** 2))
+    if seconds is not None:  # rows each step can afford at the measured seconds per predicted row
+        permutation_rows = min(permutation_rows, max(100, int(seconds / 2 / (row_s * 3 * n_features + 1e-9))))
+        shap_rows = min(shap_rows, max(10, int(seconds / 2 / (row_s * 8 * (n_features + 1) + 1e-9))))
+    sample = subsample_rows(len(rows), permutation_rows, seed)
     metric = resolve_metric(metric_name, schema.task)
     held = features.iloc[sample]
     bg = background if background is not None else held.sample(min(BACKGROUND_ROWS, len(held)), random_state=seed)
-    importance = feature_importance(model, held, y[sample], metric, ctx, bg,
-                                    shap_rows=max(10, min(300, 4_000_000 // (n_features + 1) ** 2)), seed=seed)
+    importance = feature_importance(model, held, y[sample], metric, ctx, bg, shap_rows=shap_rows, seed=seed)
     result["importance"] = importance.to_dict()
     wrong = (pred != y).astype(float) if classes else np.abs(output - y)
     enough = not classes or wrong.sum() >= MIN_MISTAKES_FOR_SEGMENTS
@@ -103,7 +114,7 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
 
     The learning curve gets about 15% of the run's time limit (1 to 120 s), and at most half of ``time_left``
     (the seconds the run has left); on large data it uses subsamples with the best model's own parameters,
-    and says so.
+    and says so. Importance and explanations get a quarter of ``time_left`` (at least 1 s).
     """
     started = time.monotonic()
     seconds = curve_seconds(config.budget.time_limit, time_left)
@@ -111,7 +122,9 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
     train_features = make_features(train_rows, schema)
     background = train_features.sample(min(BACKGROUND_ROWS, len(train_features)), random_state=config.seed)
     cut = threshold["threshold"] if threshold else None
-    test = evaluate_rows(model, schema, test_rows, config.metric, background, config.seed, cut)
+    test = evaluate_rows(model, schema, test_rows, config.metric, background, config.seed, cut,
+                         seconds=max(1.0, 0.25 * time_left) if time_left is not None and math.isfinite(time_left)
+                         else None)
     ctx = context_for(schema, cut)
     y_train = encode_labels(train_rows, schema)
     seen = subsample_rows(len(train_rows), EVAL_ROWS, config.seed)

@@ -11,6 +11,9 @@ import pandas as pd
 from trainlab.evaluate.contributions import contributions
 from trainlab.evaluate.metrics import Context, Metric, predicted_labels
 
+BATCH_ROWS = 50_000
+"""Shuffled rows predicted in one call by ``permutation_importance``."""
+
 
 @dataclass
 class Importance:
@@ -34,18 +37,29 @@ class Importance:
 
 def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
                            *, repeats: int = 3, seed: int = 0) -> dict[str, dict[str, float]]:
-    """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it)."""
+    """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it).
+
+    The shuffled copies are predicted together, up to ``BATCH_ROWS`` rows a call: an ensemble or a pipeline
+    spends most of a small call on overhead, so one call for all copies is several times faster.
+    """
     rng = np.random.default_rng(seed)
     sign = 1.0 if metric.greater_is_better else -1.0
     baseline = metric.compute(y, model.output(features), ctx)
-    result = {}
-    for column in features.columns:
-        drops = []
-        for _ in range(repeats):
+    n = len(features)
+    shuffles = [(str(column), rng.permutation(n)) for column in features.columns for _ in range(repeats)]
+    drops: dict[str, list[float]] = {str(column): [] for column in features.columns}
+    per_call = max(1, BATCH_ROWS // max(n, 1))
+    for start in range(0, len(shuffles), per_call):
+        batch = shuffles[start:start + per_call]
+        copies = []
+        for column, order in batch:
             shuffled = features.copy()
-            shuffled[column] = features[column].to_numpy()[rng.permutation(len(features))]
-            drops.append(sign * (baseline - metric.compute(y, model.output(shuffled), ctx)))
-        result[str(column)] = {"mean": float(np.mean(drops)), "std": float(np.std(drops))}
+            shuffled[column] = features[column].to_numpy()[order]
+            copies.append(shuffled)
+        output = model.output(pd.concat(copies, ignore_index=True))
+        for i, (column, _) in enumerate(batch):
+            drops[column].append(sign * (baseline - metric.compute(y, output[i * n:(i + 1) * n], ctx)))
+    result = {column: {"mean": float(np.mean(d)), "std": float(np.std(d))} for column, d in drops.items()}
     return dict(sorted(result.items(), key=lambda kv: -kv[1]["mean"]))
 
 
