@@ -130,8 +130,8 @@ def choose_calibration(oof: np.ndarray | None, y: np.ndarray, n_classes: int, we
         return None, record | {"reason": f"too few out-of-fold rows ({len(t)}; at least {MIN_ROWS}, and "
                                           f"{FOLDS} of each class)"}
     before = log_loss(t, p, n_classes, w)
-    methods = BINARY_METHODS if n_classes == 2 else MULTICLASS_METHODS
-    methods = tuple(m for m in methods if m != "isotonic" or len(t) >= ISOTONIC_MIN_ROWS)
+    methods = [m for m in (BINARY_METHODS if n_classes == 2 else MULTICLASS_METHODS)
+               if m != "isotonic" or len(t) >= ISOTONIC_MIN_ROWS]
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(p, t))
     scores = {m: log_loss(t, _cross_fit(m, p, t, w, n_classes, folds), n_classes, w) for m in methods}
     best = min(scores, key=lambda m: scores[m])
