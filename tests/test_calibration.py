@@ -239,7 +239,7 @@ def _noisy_table(n: int, seed: int = 5) -> pd.DataFrame:
 def test_train_calibrates_an_over_confident_tree_end_to_end(tmp_path):
     frame, new = _noisy_table(400), _noisy_table(300, seed=6)
     run = trainlab.train(frame, target="y", out_dir=tmp_path, name="calib", models=("decision_tree",),
-                         time_limit=None, max_trials=3, folds=5)
+                         time_limit=None, max_trials=3, folds=5, refit_full=True)  # a refit, not the fold models
     stored = json.loads((run.folder / "run.json").read_text())
     record = stored["calibration"]
     assert record["method"] in ("sigmoid", "isotonic")

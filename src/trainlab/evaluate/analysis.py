@@ -173,6 +173,27 @@ def evaluate_saved(model: Any, schema: Schema, rows: pd.DataFrame, folder: Path,
     return analysis
 
 
+def _distinct_members(model: Any) -> tuple[list[tuple[str, dict[str, Any]]], list[float]]:
+    """The model's members as (family, parameters) with weights, members that differ only in their number of
+    boosting rounds (the fold models of one trial) merged into one with their weighted mean of rounds."""
+    groups: dict[str, list[Any]] = {}
+    for member, weight in zip(getattr(model, "members", [model]), getattr(model, "weights", [1.0]), strict=True):
+        spec = get_spec(member.family)
+        key = json.dumps([member.family, {k: v for k, v in member.params.items() if k != spec.rounds_param}],
+                         sort_keys=True, default=str)
+        groups.setdefault(key, []).append((member, float(weight)))
+    members, weights = [], []
+    for group in groups.values():
+        first, total = group[0][0], sum(w for _, w in group)
+        params = dict(first.params)
+        rounds_param = get_spec(first.family).rounds_param
+        if rounds_param in params:
+            params[rounds_param] = max(1, round(sum(m.params[rounds_param] * w for m, w in group) / total))
+        members.append((first.family, params))
+        weights.append(total)
+    return members, weights
+
+
 def _curve_fitter(model: Any, schema: Schema, features: pd.DataFrame, y: np.ndarray, split: Split,
                   config: TrainConfig) -> Any:
     """fit_and_score(n): refit the model's family(ies) and parameters on n rows of the last fold's training part."""
@@ -183,14 +204,13 @@ def _curve_fitter(model: Any, schema: Schema, features: pd.DataFrame, y: np.ndar
         fit_rows, valid_rows = order[len(y) // 5:], order[: len(y) // 5]
     fit_rows = np.random.default_rng(config.seed).permutation(fit_rows)
     valid_rows = valid_rows[subsample_rows(len(valid_rows), EVAL_ROWS, config.seed)]
-    members = list(getattr(model, "members", [model]))
-    weights = list(getattr(model, "weights", [1.0]))
+    members, weights = _distinct_members(model)
     ctx = context_for(schema)
 
     def fit_and_score(n: int) -> tuple[float, float]:
         rows = fit_rows[:n]
-        fitted = [fit_model(get_spec(m.family), m.params, schema, features.iloc[rows], y[rows], None, config.seed,
-                            config.jobs or 1) for m in members]
+        fitted = [fit_model(get_spec(family), params, schema, features.iloc[rows], y[rows], None, config.seed,
+                            config.jobs or 1) for family, params in members]
 
         def output(at: np.ndarray) -> np.ndarray:
             return np.sum([w * f.output(features.iloc[at]) for w, f in zip(weights, fitted, strict=True)], axis=0)

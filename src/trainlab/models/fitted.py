@@ -70,6 +70,8 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
             estimator.fit(prepared, y, sample_weight=w)
         else:
             estimator.fit(prepared, y)
+    if best_rounds is not None:  # the model predicts with the rounds that were best, as a refit would fit them
+        params = {**params, spec.rounds_param: best_rounds}
     return TrainedModel(family=spec.key, params=dict(params), task=schema.task,
                         n_classes=max(len(schema.classes), 2) if schema.task != "regression" else 0,
                         preprocessor=preprocessor, estimator=estimator, best_rounds=best_rounds)

@@ -46,7 +46,9 @@ class ModelSpec:
     """Everything trainlab needs to know about one family; nothing outside its file names its key.
 
     A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
-    validation fold stops improving, and the refit uses the number of rounds that was best.
+    validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
+    whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
+    bags of trees, and large).
     """
 
     key: str
@@ -65,6 +67,7 @@ class ModelSpec:
     cost: int = 1
     early_stop: EarlyStopper | None = None
     rounds_param: str = ""
+    bag: bool = True
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""

@@ -83,12 +83,12 @@ register(ModelSpec(
 ))
 register(ModelSpec(
     key="random_forest", names={"default": "Random forest"}, tasks=TASKS, recipe="tree", build=build_forest,
-    defaults=FOREST_DEFAULTS, space=FOREST_SPACE, cost=2,
+    defaults=FOREST_DEFAULTS, space=FOREST_SPACE, cost=2, bag=False,
 ))
 register(ModelSpec(
     key="extra_trees", names={"default": "Extra trees"}, tasks=TASKS, recipe="tree", build=build_extra,
     defaults=FOREST_DEFAULTS,
-    space=FOREST_SPACE, cost=2,
+    space=FOREST_SPACE, cost=2, bag=False,
 ))
 register(ModelSpec(
     key="hist_gradient_boosting", names={"default": "Histogram gradient boosting"}, tasks=TASKS,

@@ -125,7 +125,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "confusion": test.get("confusion"), "segments": test.get("segments"), "mistakes": test.get("mistakes"),
         "diagnosis": diagnosis, "importance": test.get("importance"), "threshold": analysis.get("threshold"),
         "calibration": calibration_summary(run.get("calibration")),
-        "class_weights": run.get("class_weights"),
+        "class_weights": run.get("class_weights"), "refit": run.get("refit"),
         "timings": run.get("timings"), "analysis_seconds": analysis.get("seconds"),
         "usage": report["usage"],
     })

@@ -34,6 +34,24 @@ class EnsembleModel:
         return np.sum(parts, axis=0)
 
 
+def fold_bag(trial: TrialResult, trials: list[TrialResult]) -> EnsembleModel | None:
+    """The models a trial fitted on its folds, averaged (for an ensemble trial: every member's, weighted by the
+    member's weight): a model ready without a refit. None when some of them were not kept."""
+    if trial.candidate.family == "ensemble":
+        by_name = {t.candidate.name: t for t in trials}
+        parts = [(by_name[name], float(w)) for name, w in trial.candidate.params["members"].items()]
+    else:
+        parts = [(trial, 1.0)]
+    members: list[TrainedModel] = []
+    weights: list[float] = []
+    for member, weight in parts:
+        if not member.fold_models:
+            return None
+        members += member.fold_models
+        weights += [weight / len(member.fold_models)] * len(member.fold_models)
+    return EnsembleModel(members, weights)
+
+
 @dataclass
 class Selection:
     """The trials picked by ensemble selection, their weights, and the ensemble's out-of-fold score."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from trainlab.models.registry import ModelSpec
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import Selection, select_ensemble
+from trainlab.search.ensemble import Selection, fold_bag, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.stacking import stack_ensemble
@@ -26,6 +26,8 @@ IMBALANCE_RATIO = 0.4
 (n / k): under 20% of the rows with two classes (a 4:1 ratio, where unweighted fits start to neglect the small
 class), under 8% with five. A share of rows alone would call any task with five or more classes imbalanced."""
 ENSEMBLE_MARGIN = 0.9  # ensembles are built to refit in 90 % of the time left
+KEEP_FOLD_MODELS = 12
+"""Trials that keep their fold models in memory: the best ones, as many as ensemble selection looks at."""
 BALANCED_VARIANTS = 2  # on imbalanced classes, the best default families that can weigh classes get a balanced twin
 BALANCED_MAX_COST = 1
 """The twins are picked among the cheap families (cost <= 1; among all when none is cheap), whose defaults and
@@ -63,8 +65,10 @@ class Scheduler:
     """Walks the phases of the search and keeps the budget's refit reserve up to date."""
 
     def __init__(self, data: TrainingData, budget: Budget, plan: Plan, executor: Executor,
-                 listener: Listener | None = None, journal: TrialJournal | None = None) -> None:
+                 listener: Listener | None = None, journal: TrialJournal | None = None, bag: bool = False) -> None:
+        """``bag``: the final model will average the fold models where they were kept, so those need no refit."""
         self.data = data
+        self.bag = bag
         self.budget = budget
         self.plan = plan
         self.executor = executor
@@ -198,7 +202,16 @@ class Scheduler:
             self.budget.trials_done += 1
             self.notify("trial_end", {"trial": res, "elapsed": self.budget.elapsed()})
         self.budget.refit_s = self._refit_estimate()
+        self._drop_fold_models()
         return results
+
+    def _drop_fold_models(self) -> None:
+        """Free the fold models of trials outside the best ``KEEP_FOLD_MODELS``: they will not be chosen."""
+        ranked = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)
+        kept = {id(t) for t in ranked[:KEEP_FOLD_MODELS]}
+        for t in self.result.trials:
+            if id(t) not in kept:
+                t.fold_models = None
 
     def _sort_key(self, t: TrialResult) -> float:
         return -t.score if self.data.metric.greater_is_better else t.score
@@ -210,7 +223,10 @@ class Scheduler:
         return max(times, default=0.0)
 
     def refit_cost(self, trial: TrialResult) -> float:
-        """Seconds to refit a trial's configuration on all training rows (once per refit pass)."""
+        """Seconds to refit a trial's configuration on all training rows (once per refit pass); none when its
+        fold models will be averaged instead."""
+        if self.bag and fold_bag(trial, self.result.trials) is not None:
+            return 0.0
         return self.budget.refit_passes * REFIT_GROWTH * trial.fit_time_s
 
     def _refit_estimate(self) -> float:

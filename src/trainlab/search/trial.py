@@ -55,7 +55,11 @@ class TrainingData:
 
 @dataclass
 class TrialResult:
-    """What a trial measured. ``oof`` holds out-of-fold outputs, NaN on rows never validated."""
+    """What a trial measured. ``oof`` holds out-of-fold outputs, NaN on rows never validated.
+
+    ``fold_models`` are the models fitted on each fold's training rows, kept (in memory only) for families
+    that bag, until the scheduler drops them from trials that can no longer be chosen.
+    """
 
     candidate: Candidate
     status: str
@@ -68,6 +72,7 @@ class TrialResult:
     number: int = 0
     fold_scores: list[float] = field(default_factory=list)
     refit_params: dict[str, Any] | None = None
+    fold_models: list[Any] | None = None
 
     @property
     def final_params(self) -> dict[str, Any]:
@@ -109,6 +114,7 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     fit_s = predict_s = 0.0
     fold_scores: list[float] = []
     rounds: list[float] = []
+    models = []
     for i, (fit_rows, valid_rows) in enumerate(data.folds):
         # stop when the next fold, as long as the ones before, would end past the deadline
         if time.monotonic() + ((fit_s + predict_s) / i if i else 0.0) > deadline:
@@ -128,6 +134,7 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
             return TrialResult(candidate, "failed", error=_reason(exc), fit_time_s=fit_s, predict_time_s=predict_s)
         fit_s += t1 - t0
         predict_s += t2 - t1
+        models.append(model)
         if model.best_rounds is not None:  # more rows in the refit need proportionally more rounds
             rounds.append(model.best_rounds * len(data.y) / len(fit_rows))
         if i == 0 and len(data.folds) > 1 and prune_worse_than is not None \
@@ -141,7 +148,8 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     n = len(data.folds)
     refit = {**candidate.params, spec.rounds_param: max(1, round(float(np.mean(rounds))))} if rounds else None
     return TrialResult(candidate, "ok", score=score, metrics=metrics, fit_time_s=fit_s / n,
-                       predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit)
+                       predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit,
+                       fold_models=models if spec.bag else None)
 
 
 def _fold_score(data: TrainingData, oof: np.ndarray, rows: np.ndarray) -> float:

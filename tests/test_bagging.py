@@ -1,0 +1,82 @@
+"""Fold-model bagging: with k-fold validation the final model averages the models fitted on the folds, kept
+in memory for the best trials only; --refit-full and single validation splits refit instead."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trainlab
+from conftest import make_binary, make_regression
+from trainlab.data.prepare import make_features
+from trainlab.evaluate.analysis import _distinct_members
+from trainlab.search.ensemble import EnsembleModel
+from trainlab.search.scheduler import KEEP_FOLD_MODELS
+
+RUN = {"time_limit": None, "report": False}
+
+
+def _inner(predictor: trainlab.Predictor) -> object:
+    """The model under the gap-filling and calibration wrappers."""
+    model = predictor.model
+    while hasattr(model, "model"):
+        model = model.model
+    return model
+
+
+def test_default_run_averages_the_fold_models_and_saves_them(tmp_path):
+    frame = make_binary(300)
+    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="bag", models=("lightgbm",), max_trials=1,
+                         folds=4, **RUN)
+    model = _inner(run.predictor)
+    assert isinstance(model, EnsembleModel) and len(model.members) == 4
+    assert model.weights == pytest.approx([0.25] * 4)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert record["refit"]["bagged"].startswith("4 models fitted on the validation folds")
+    assert record["calibration"]["method"] == "none" and "fold models" in record["calibration"]["reason"]
+    best = next(t for t in run.trials if t.candidate.name == run.best_model)
+    rows = frame.drop(columns="outcome").head(50)
+    features = make_features(rows, run.schema)
+    expected = np.mean([m.output(features) for m in best.fold_models], axis=0)
+    np.testing.assert_allclose(run.predictor.model.output(features), expected)
+    # each fold model predicts with the rounds early stopping chose, and says so in the manifest
+    manifest = json.loads((run.bundle_path / "manifest.json").read_text())
+    assert [m["params"]["n_estimators"] for m in manifest["members"]] == [m.best_rounds for m in best.fold_models]
+    pd.testing.assert_frame_equal(trainlab.load(run.bundle_path).predict_proba(rows), run.predict_proba(rows))
+
+
+def test_refit_full_refits_instead_of_bagging(tmp_path):
+    run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="refit", models=("linear",),
+                         max_trials=1, refit_full=True, **RUN)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert "bagged" not in record["refit"] and record["refit"]["full"] == "done"
+    assert not isinstance(_inner(run.predictor), EnsembleModel)
+
+
+def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):
+    run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="keep",
+                         models=("linear", "naive_bayes", "random_forest"), max_trials=KEEP_FOLD_MODELS + 4,
+                         folds=3, **RUN)
+    singles = [t for t in run.trials if t.ok and t.candidate.family != "ensemble"]
+    assert len(singles) > KEEP_FOLD_MODELS
+    kept = [t for t in singles if t.fold_models is not None]
+    assert 0 < len(kept) <= KEEP_FOLD_MODELS
+    assert all(len(t.fold_models) == 3 for t in kept)
+    assert not any(t.fold_models for t in run.trials if t.candidate.family == "random_forest")
+    worst_kept = max(kept, key=lambda t: -t.score)  # roc_auc: higher is better
+    assert all(t.score <= worst_kept.score for t in singles if t.fold_models is None
+               and t.candidate.family != "random_forest")
+
+
+def test_learning_curve_refits_one_model_per_fold_bag(tmp_path):
+    run = trainlab.train(make_binary(300), target="outcome", out_dir=tmp_path, name="curve", models=("lightgbm",),
+                         max_trials=1, folds=3, **RUN)
+    bag = _inner(run.predictor)
+    members, weights = _distinct_members(bag)
+    assert len(members) == 1 and weights == pytest.approx([1.0])
+    family, params = members[0]
+    rounds = [m.best_rounds for m in bag.members]
+    assert family == "lightgbm" and params["n_estimators"] == round(np.mean(rounds))
