@@ -237,7 +237,8 @@ def register_run(run: Run, name: str, registry: str | Path | None = None, *, dat
         name=name, version=0, bundle=str(run.bundle_path.resolve()), manifest_sha256="",
         run_folder=str(run.folder.resolve()), data_path=data,
         data_fingerprint=record.get("data_fingerprint") if data_path is None else _file_fingerprint(Path(data_path)),
-        parent_version=parent_version, family="+".join(dict.fromkeys(m["family"] for m in manifest.members)) if manifest else None,
+        parent_version=parent_version,
+        family="+".join(dict.fromkeys(m["family"] for m in manifest.members)) if manifest else None,
         metrics=manifest.metrics if manifest else {"test": run.test_metrics}, evaluation=evaluation or {})
     return Registry(registry).register(version, promote=promote, note=note)
 
