@@ -1,5 +1,5 @@
-"""Fold-model bagging: with k-fold validation the final model averages the models fitted on the folds, kept
-in memory for the best trials only; --refit-full and single validation splits refit instead."""
+"""Fold-model bagging: when the best trial's refit would not fit in the time left, the final model averages the
+models it fitted on the cross-validation folds, kept in memory for the best trials only."""
 
 from __future__ import annotations
 
@@ -14,9 +14,16 @@ from conftest import make_binary, make_regression
 from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
 from trainlab.search.ensemble import EnsembleModel
-from trainlab.search.scheduler import KEEP_FOLD_MODELS
+from trainlab.search.scheduler import KEEP_FOLD_MODELS, Scheduler
 
 RUN = {"time_limit": None, "report": False}
+
+
+@pytest.fixture
+def no_time_to_refit(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Every refit is estimated to take a day, so no refit fits a 60 s limit; one trial runs before that is known."""
+    monkeypatch.setattr(Scheduler, "refit_cost", lambda self, trial: 86_400.0)
+    return {"time_limit": 60, "jobs": 1, "report": False}
 
 
 def _inner(predictor: trainlab.Predictor) -> object:
@@ -27,10 +34,10 @@ def _inner(predictor: trainlab.Predictor) -> object:
     return model
 
 
-def test_default_run_averages_the_fold_models_and_saves_them(tmp_path):
+def test_without_time_to_refit_the_fold_models_are_averaged_and_saved(tmp_path, no_time_to_refit):
     frame = make_binary(300)
-    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="bag", models=("lightgbm",), max_trials=1,
-                         folds=4, **RUN)
+    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="bag", models=("lightgbm",), folds=4,
+                         **no_time_to_refit)
     model = _inner(run.predictor)
     assert isinstance(model, EnsembleModel) and len(model.members) == 4
     assert model.weights == pytest.approx([0.25] * 4)
@@ -48,7 +55,7 @@ def test_default_run_averages_the_fold_models_and_saves_them(tmp_path):
     pd.testing.assert_frame_equal(trainlab.load(run.bundle_path).predict_proba(rows), run.predict_proba(rows))
 
 
-def test_refit_full_refits_instead_of_bagging(tmp_path):
+def test_with_time_to_refit_the_best_trial_is_refit(tmp_path):
     run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="refit", models=("linear",),
                          max_trials=1, refit_full=True, **RUN)
     record = json.loads((run.folder / "run.json").read_text())
@@ -71,9 +78,9 @@ def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path)
                and t.candidate.family != "random_forest")
 
 
-def test_learning_curve_refits_one_model_per_fold_bag(tmp_path):
+def test_learning_curve_refits_one_model_per_fold_bag(tmp_path, no_time_to_refit):
     run = trainlab.train(make_binary(300), target="outcome", out_dir=tmp_path, name="curve", models=("lightgbm",),
-                         max_trials=1, folds=3, **RUN)
+                         folds=3, **no_time_to_refit)
     bag = _inner(run.predictor)
     members, weights = _distinct_members(bag)
     assert len(members) == 1 and weights == pytest.approx([1.0])

@@ -11,7 +11,7 @@ import numpy as np
 
 from trainlab.models.registry import ModelSpec
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import Selection, fold_bag, select_ensemble
+from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.stacking import stack_ensemble
@@ -65,10 +65,8 @@ class Scheduler:
     """Walks the phases of the search and keeps the budget's refit reserve up to date."""
 
     def __init__(self, data: TrainingData, budget: Budget, plan: Plan, executor: Executor,
-                 listener: Listener | None = None, journal: TrialJournal | None = None, bag: bool = False) -> None:
-        """``bag``: the final model will average the fold models where they were kept, so those need no refit."""
+                 listener: Listener | None = None, journal: TrialJournal | None = None) -> None:
         self.data = data
-        self.bag = bag
         self.budget = budget
         self.plan = plan
         self.executor = executor
@@ -223,10 +221,7 @@ class Scheduler:
         return max(times, default=0.0)
 
     def refit_cost(self, trial: TrialResult) -> float:
-        """Seconds to refit a trial's configuration on all training rows (once per refit pass); none when its
-        fold models will be averaged instead."""
-        if self.bag and fold_bag(trial, self.result.trials) is not None:
-            return 0.0
+        """Seconds to refit a trial's configuration on all training rows (once per refit pass)."""
         return self.budget.refit_passes * REFIT_GROWTH * trial.fit_time_s
 
     def _refit_estimate(self) -> float:
