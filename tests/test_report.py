@@ -49,6 +49,8 @@ def test_run_writes_a_self_contained_report_with_every_section(binary_run):
     assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]{100,}"', html)) >= 8
     assert not re.search(r'(src|href)="(https?:)?//', html), "the report must not load anything from the network"
     assert f"trainlab predict {binary_run.folder / 'model'}" in html
+    refit = json.loads((binary_run.folder / "run.json").read_text())["refit"]
+    assert f'<p id="final-model">Final model: <strong>refit on {refit["rows"]} rows</strong>' in html
 
 
 def test_summary_json_holds_the_same_numbers(binary_run):
