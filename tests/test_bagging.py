@@ -15,8 +15,23 @@ from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
 from trainlab.search.ensemble import EnsembleModel
 from trainlab.search.scheduler import KEEP_FOLD_MODELS, Scheduler
+from trainlab.search.trial import TrialResult
 
 RUN = {"time_limit": None, "report": False}
+
+
+class FoldModelsAtTheEnd:
+    """A listener that notes, when the final model is being made, which trials still hold fold models."""
+
+    def __init__(self) -> None:
+        self.trials: list[TrialResult] = []
+        self.kept: dict[str, list[object]] = {}
+
+    def __call__(self, kind: str, info: dict[str, object]) -> None:
+        if kind == "trial_end":
+            self.trials.append(info["trial"])  # type: ignore[arg-type]
+        elif kind == "stage" and str(info["name"]).startswith(("Refitting", "Averaging")) and not self.kept:
+            self.kept = {t.candidate.name: t.fold_models for t in self.trials if t.fold_models is not None}
 
 
 @pytest.fixture
@@ -36,22 +51,24 @@ def _inner(predictor: trainlab.Predictor) -> object:
 
 def test_without_time_to_refit_the_fold_models_are_averaged_and_saved(tmp_path, no_time_to_refit):
     frame = make_binary(300)
+    seen = FoldModelsAtTheEnd()
     run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="bag", models=("lightgbm",), folds=4,
-                         **no_time_to_refit)
+                         listener=seen, **no_time_to_refit)
     model = _inner(run.predictor)
     assert isinstance(model, EnsembleModel) and len(model.members) == 4
     assert model.weights == pytest.approx([0.25] * 4)
     record = json.loads((run.folder / "run.json").read_text())
     assert record["refit"]["bagged"].startswith("4 models fitted on the validation folds")
     assert record["calibration"]["method"] == "none" and "fold models" in record["calibration"]["reason"]
-    best = next(t for t in run.trials if t.candidate.name == run.best_model)
+    fold_models = seen.kept[run.best_model]
+    assert all(t.fold_models is None for t in run.trials)  # the Run does not keep them
     rows = frame.drop(columns="outcome").head(50)
     features = make_features(rows, run.schema)
-    expected = np.mean([m.output(features) for m in best.fold_models], axis=0)
+    expected = np.mean([m.output(features) for m in fold_models], axis=0)
     np.testing.assert_allclose(run.predictor.model.output(features), expected)
     # each fold model predicts with the rounds early stopping chose, and says so in the manifest
     manifest = json.loads((run.bundle_path / "manifest.json").read_text())
-    assert [m["params"]["n_estimators"] for m in manifest["members"]] == [m.best_rounds for m in best.fold_models]
+    assert [m["params"]["n_estimators"] for m in manifest["members"]] == [m.best_rounds for m in fold_models]
     pd.testing.assert_frame_equal(trainlab.load(run.bundle_path).predict_proba(rows), run.predict_proba(rows))
 
 
@@ -64,17 +81,17 @@ def test_with_time_to_refit_the_best_trial_is_refit(tmp_path):
 
 
 def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):
+    seen = FoldModelsAtTheEnd()
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="keep",
                          models=("linear", "naive_bayes", "random_forest"), max_trials=KEEP_FOLD_MODELS + 4,
-                         folds=3, **RUN)
+                         folds=3, listener=seen, **RUN)
     singles = [t for t in run.trials if t.ok and t.candidate.family != "ensemble"]
     assert len(singles) > KEEP_FOLD_MODELS
-    kept = [t for t in singles if t.fold_models is not None]
-    assert 0 < len(kept) <= KEEP_FOLD_MODELS
-    assert all(len(t.fold_models) == 3 for t in kept)
-    assert not any(t.fold_models for t in run.trials if t.candidate.family == "random_forest")
-    worst_kept = max(kept, key=lambda t: -t.score)  # roc_auc: higher is better
-    assert all(t.score <= worst_kept.score for t in singles if t.fold_models is None
+    assert 0 < len(seen.kept) <= KEEP_FOLD_MODELS
+    assert all(len(models) == 3 for models in seen.kept.values())
+    assert not any(t.candidate.family == "random_forest" for t in singles if t.candidate.name in seen.kept)
+    worst_kept = min(t.score for t in singles if t.candidate.name in seen.kept)  # roc_auc: higher is better
+    assert all(t.score <= worst_kept for t in singles if t.candidate.name not in seen.kept
                and t.candidate.family != "random_forest")
 
 

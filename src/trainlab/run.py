@@ -134,6 +134,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                                  _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
     final = _finish(search, refit_cost, checked, split, training, config, budget, notify)
+    for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
+        trial.fold_models = None
     model, best = final.model, final.best
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
     details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": final.test_metrics},
