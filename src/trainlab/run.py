@@ -36,7 +36,7 @@ from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_report
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import EnsembleModel, fold_bag
+from trainlab.search.ensemble import EnsembleModel, fold_bag, members_of
 from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
@@ -96,7 +96,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     ``resume`` names the folder of an interrupted run: its finished trials are kept and the search goes on.
     ``report=False`` skips the analysis and report.html (the estimators' ``fit`` into a temporary folder).
     ``started`` is the ``time.monotonic()`` reading the time limit counts from (default: now); the command line
-    passes its process start, so that imports count too.
+    passes the moment its entry point was called, and ``trainlab.train`` the moment it was, so imports count too.
     """
     started = time.monotonic() if started is None else started
     if config is None:
@@ -327,14 +327,10 @@ def _all_rows(split: Split) -> Split:
 def _refit(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
     """The best model refit on all training rows: one family, or every member of the ensemble."""
     t = training
-    if best.candidate.family != "ensemble":
-        return fit_model(get_spec(best.candidate.family), best.final_params, t.schema, t.features, t.y,
-                         t.weights, t.seed, t.n_jobs)
-    by_name = {m.candidate.name: m for m in search.trials}
-    weights = best.candidate.params["members"]
-    members = [fit_model(get_spec(by_name[name].candidate.family), by_name[name].final_params, t.schema, t.features,
-                         t.y, t.weights, t.seed, t.n_jobs) for name in weights]
-    return EnsembleModel(members, [float(w) for w in weights.values()])
+    parts = members_of(best, search.trials)
+    members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights, t.seed,
+                         t.n_jobs) for m, _ in parts]
+    return members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
 
 
 def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:

@@ -178,8 +178,8 @@ def _distinct_members(model: Any) -> tuple[list[tuple[str, dict[str, Any]]], lis
     boosting rounds (the fold models of one trial) merged into one with their weighted mean of rounds."""
     groups: dict[str, list[Any]] = {}
     for member, weight in zip(getattr(model, "members", [model]), getattr(model, "weights", [1.0]), strict=True):
-        spec = get_spec(member.family)
-        key = json.dumps([member.family, {k: v for k, v in member.params.items() if k != spec.rounds_param}],
+        rounds_param = get_spec(member.family).rounds_param
+        key = json.dumps([member.family, {k: v for k, v in member.params.items() if k != rounds_param}],
                          sort_keys=True, default=str)
         groups.setdefault(key, []).append((member, float(weight)))
     members, weights = [], []

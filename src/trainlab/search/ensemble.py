@@ -34,17 +34,20 @@ class EnsembleModel:
         return np.sum(parts, axis=0)
 
 
+def members_of(trial: TrialResult, trials: list[TrialResult]) -> list[tuple[TrialResult, float]]:
+    """The trials an ensemble trial blends, with their weights (among ``trials``); a single trial: itself, 1."""
+    if trial.candidate.family != "ensemble":
+        return [(trial, 1.0)]
+    by_name = {t.candidate.name: t for t in trials}
+    return [(by_name[name], float(w)) for name, w in trial.candidate.params["members"].items()]
+
+
 def fold_bag(trial: TrialResult, trials: list[TrialResult]) -> EnsembleModel | None:
     """The models a trial fitted on its folds, averaged (for an ensemble trial: every member's, weighted by the
     member's weight): a model ready without a refit. None when some of them were not kept."""
-    if trial.candidate.family == "ensemble":
-        by_name = {t.candidate.name: t for t in trials}
-        parts = [(by_name[name], float(w)) for name, w in trial.candidate.params["members"].items()]
-    else:
-        parts = [(trial, 1.0)]
     members: list[TrainedModel] = []
     weights: list[float] = []
-    for member, weight in parts:
+    for member, weight in members_of(trial, trials):
         if not member.fold_models:
             return None
         members += member.fold_models
