@@ -135,6 +135,9 @@ def test_a_failing_job_does_not_affect_the_next_and_both_survive_a_reload(client
     page = client.get(f"/ui/runs/{run}").text
     assert 'id="leaderboard"' in page and "linear" in page and "/static/plotly.min.js" in page
     assert run in client.get("/").text
+    assert 'id="model-card"' in page and "Intended use" in page and "95 % intervals" in page
+    card = client.get(f"/ui/runs/{run}/model_card.md")
+    assert card.headers["content-type"].startswith("text/markdown") and card.text.startswith("# Model card")
 
     prediction = client.post(f"/ui/runs/{run}/predict",
                              data={"age": "61", "income": "30", "city": "north", "member": "yes"}).text
@@ -146,7 +149,7 @@ def test_a_failing_job_does_not_affect_the_next_and_both_survive_a_reload(client
     archive = client.get(f"/ui/runs/{run}/bundle.zip")
     assert archive.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
-    assert "model/manifest.json" in names
+    assert "model/manifest.json" in names and "model/model_card.md" in names
 
 
 def test_bad_training_options_are_shown_in_the_form(client: httpx.Client) -> None:

@@ -90,6 +90,9 @@ class TrainConfig:
     out_dir: Path = Path("runs")
     name: str | None = None
     ray: str | None = None
+    sensitive: tuple[str, ...] = ()
+    exclude_sensitive: bool = False
+    intended_use: str | None = None
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()
@@ -108,6 +111,12 @@ class TrainConfig:
         if self.ray is not None and not (isinstance(self.ray, str) and RAY_ADDRESS.fullmatch(self.ray)):
             problems.append(f"Option --ray must be 'auto' or the HOST:PORT of a Ray cluster's head "
                             f"(e.g. 10.0.0.5:6379), got {self.ray!r}.")
+        if self.exclude_sensitive and not self.sensitive:
+            problems.append("Option --exclude-sensitive needs --sensitive: name the columns to leave out of the "
+                            "features and to measure fairness on (e.g. --sensitive sex,age).")
+        if self.target in self.sensitive:
+            problems.append(f"Option --sensitive names the target '{self.target}': give the columns that describe "
+                            "groups of people (e.g. sex, age), not the column to predict.")
         raise_all(problems, ConfigError)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,6 +125,7 @@ class TrainConfig:
         d["out_dir"] = str(self.out_dir)
         d["models"] = list(self.models) if self.models is not None else None
         d["exclude_models"] = list(self.exclude_models)
+        d["sensitive"] = list(self.sensitive)
         return d
 
     @classmethod
@@ -127,6 +137,7 @@ class TrainConfig:
         if d.get("models") is not None:
             d["models"] = tuple(d["models"])
         d["exclude_models"] = tuple(d.get("exclude_models", ()))
+        d["sensitive"] = tuple(d.get("sensitive", ()))
         return cls(**d)
 
 
@@ -146,7 +157,7 @@ def make_config(target: str, **options: Any) -> TrainConfig:
         valid = sorted(known | SPLIT_OPTIONS | BUDGET_OPTIONS)
         raise ConfigError(f"Unknown option(s) {', '.join(unknown)}.{did_you_mean(unknown[0], valid)} "
                           f"Valid options: {', '.join(valid)}.")
-    for key in ("models", "exclude_models"):
+    for key in ("models", "exclude_models", "sensitive"):
         if isinstance(options.get(key), str):
             options[key] = tuple(k.strip() for k in options[key].split(",") if k.strip())
         elif options.get(key) is not None:

@@ -16,25 +16,28 @@ import numpy as np
 import pandas as pd
 
 from trainlab.bundle import save_bundle
-from trainlab.bundle.io import Model
+from trainlab.bundle.io import Model, add_documents
 from trainlab.bundle.manifest import library_versions
 from trainlab.config import TrainConfig, make_config
 from trainlab.data.checks import CheckedData, Finding, check_data
 from trainlab.data.load import fingerprint, load_table
 from trainlab.data.prepare import make_features
-from trainlab.data.profile import profile_reference
+from trainlab.data.profile import data_summary, profile_reference
 from trainlab.data.schema import Schema
 from trainlab.data.split import Split, make_split
 from trainlab.errors import ConfigError, DataError, TrainlabError
 from trainlab.evaluate.analysis import analyze_run, background_records
+from trainlab.evaluate.assess import assess_rows
 from trainlab.evaluate.metrics import Context, compute_metrics, resolve_metric
 from trainlab.evaluate.threshold import choose_threshold
+from trainlab.evaluate.uncertainty import fold_spread
 from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibration
 from trainlab.models.fitted import fit_model
 from trainlab.models.missing import with_gap_filling
 from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
-from trainlab.report import write_report
+from trainlab.report import write_model_card, write_report
+from trainlab.report.card import CARD_FILE
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import EnsembleModel, fold_bag, members_of
 from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
@@ -69,6 +72,9 @@ class Run:
     trials: list[TrialResult] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float | None] = field(default_factory=dict)
+    test_intervals: dict[str, dict[str, float]] = field(default_factory=dict)
+    validation_spread: dict[str, Any] = field(default_factory=dict)
+    fairness: dict[str, Any] | None = None
 
     @property
     def bundle_path(self) -> Path:
@@ -85,6 +91,9 @@ class Run:
         manifest = self.predictor.manifest
         details = {k: getattr(manifest, k) for k in ("metrics", "config", "data_fingerprint", "reference", "extras")}
         save_bundle(self.predictor.model, self.schema, Path(path), **details)
+        card = self.bundle_path / CARD_FILE
+        if card.is_file():
+            add_documents(Path(path), {CARD_FILE: card.read_text(encoding="utf-8")})
         return Path(path)
 
 
@@ -138,8 +147,14 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         trial.fold_models = None
     model, best = final.model, final.best
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
-    details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": final.test_metrics},
+    fold_scores = _fold_scores(best, training)
+    spread = {"metric": metric.name, "folds": len(fold_scores), "fold_sd": fold_spread(fold_scores)}
+    details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": final.test_metrics,
+                                "test_intervals": final.assessment["intervals"],
+                                "interval_method": final.assessment["interval_method"], "validation_spread": spread,
+                                "fairness": final.assessment["fairness"]},
                     "extras": {"model_name": best.candidate.name,
+                               "data_summary": data_summary(checked.frame, schema, config.split.time_column),
                                "background": background_records(training.features, config.seed),
                                "threshold": final.threshold, "calibration": final.calibration,
                                "class_weights": class_weighting(best, search), "refit": final.refit},
@@ -150,13 +165,16 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     run = Run(config=config, folder=folder, schema=schema, findings=checked.findings, split=split.describe(),
               leaderboard=leaderboard, best_model=best.candidate.name, test_metrics=final.test_metrics,
               predictor=Predictor(model, schema, manifest), trials=search.trials, skipped=search.skipped,
-              timings=timings)
+              timings=timings, test_intervals=final.assessment["intervals"], validation_spread=spread,
+              fairness=final.assessment["fairness"])
     write_run_folder(run, data, manifest.data_fingerprint, metric.name)
     if report:
         notify("stage", {"name": "Evaluating and explaining the best model, writing report.html"})
         analyze_run(folder, model, schema, checked.frame, split, config, leaderboard, best.candidate.name,
-                    time_left=budget.remaining() + budget.reserve_s, threshold=final.threshold)
+                    time_left=budget.remaining() + budget.reserve_s, threshold=final.threshold,
+                    runner_up=_runner_up(best, search, metric.greater_is_better))
         write_report(folder)
+    write_model_card(folder)
     run.timings["total_s"] = budget.elapsed()
     notify("done", {"run": run})
     return run
@@ -185,6 +203,7 @@ class _Final:
     threshold: dict[str, Any] | None
     calibration: dict[str, Any] | None
     refit: dict[str, Any]
+    assessment: dict[str, Any]
 
 
 def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], checked: CheckedData, split: Split,
@@ -231,7 +250,7 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
         refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
                            "that would not fit in the time left")
     threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
-    test_metrics = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
+    test_metrics, assessment = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
     if config.refit_full and bag is None:  # fold models cannot take in the test rows
         everything = _training_data(checked, _all_rows(split), config)
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
@@ -243,7 +262,7 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
             model = with_gap_filling(calibrated(_refit(best, search, everything, config), calibrator),
                                      everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
-    return _Final(best, model, test_metrics, threshold, calibration, refit)
+    return _Final(best, model, test_metrics, threshold, calibration, refit, assessment)
 
 
 class _EarlyModel:
@@ -381,12 +400,41 @@ def _best_trial(search: SearchResult, greater_is_better: bool, affordable: Calla
 
 
 def _test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig,
-                  threshold: dict[str, Any] | None = None) -> dict[str, float]:
+                  threshold: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+    """The test scores, and their intervals with fairness by group (``evaluate.assess``)."""
     y = encode_target(test, schema)
     weights = test[config.weight_column].to_numpy(dtype=float) if config.weight_column else None
     positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
     ctx = Context(schema.task, positive, len(schema.classes), weights, threshold["threshold"] if threshold else None)
-    return compute_metrics(y, model.output(make_features(test, schema)), ctx)
+    output = model.output(make_features(test, schema))
+    return compute_metrics(y, output, ctx), assess_rows(y, output, ctx, test, list(schema.classes), config.sensitive,
+                                                        config.seed)
+
+
+def _fold_scores(trial: TrialResult, training: TrainingData) -> list[float]:
+    """The trial's validation score on each fold, from its out-of-fold outputs where it kept none (ensembles)."""
+    if trial.fold_scores or trial.oof is None or len(training.folds) < 2:
+        return trial.fold_scores
+    scores = []
+    for _, rows in training.folds:
+        weights = training.weights[rows] if training.weights is not None else None
+        ctx = replace(training.context, weights=weights)
+        try:
+            scores.append(training.metric.compute(training.y[rows], trial.oof[rows], ctx))
+        except ValueError:
+            continue
+    return scores
+
+
+def _runner_up(best: TrialResult, search: SearchResult, greater_is_better: bool) -> dict[str, Any] | None:
+    """The best trial of another family (no ensemble), which the report compares with the chosen model."""
+    others = [t for t in search.trials if t.ok and not np.isnan(t.score)
+              and t.candidate.family not in (best.candidate.family, "ensemble")]
+    if not others:
+        return None
+    trial = sorted(others, key=lambda t: -t.score if greater_is_better else t.score)[0]
+    return {"name": trial.candidate.name, "family": trial.candidate.family, "params": trial.final_params,
+            "fit_time_s": trial.fit_time_s}
 
 
 def make_leaderboard(search: SearchResult, metric: str, greater_is_better: bool) -> pd.DataFrame:
@@ -396,6 +444,7 @@ def make_leaderboard(search: SearchResult, metric: str, greater_is_better: bool)
         row: dict[str, Any] = {"model": t.candidate.name, "family": t.candidate.family, "status": t.status,
                                "error": t.error}
         row[f"val_{metric}"] = t.score
+        row[f"val_{metric}_fold_sd"] = fold_spread(t.fold_scores) if t.ok else None
         row.update({f"val_{k}": v for k, v in t.metrics.items() if k != metric})
         row.update({"fit_time_s": round(t.fit_time_s, 4), "predict_time_s": round(t.predict_time_s, 4)})
         rows.append(row)
@@ -467,6 +516,10 @@ def write_run_folder(run: Run, data: Any, data_fingerprint: str, metric: str) ->
         "skipped_families": run.skipped,
         "best_model": run.best_model,
         "test_metrics": run.test_metrics,
+        "test_intervals": run.test_intervals,
+        "validation_spread": run.validation_spread,
+        "fairness": run.fairness,
+        "data_summary": run.predictor.manifest.extras.get("data_summary") if run.predictor.manifest else None,
         "calibration": run.predictor.manifest.extras.get("calibration") if run.predictor.manifest else None,
         "class_weights": run.predictor.manifest.extras.get("class_weights") if run.predictor.manifest else None,
         "refit": run.predictor.manifest.extras.get("refit") if run.predictor.manifest else None,

@@ -63,6 +63,32 @@ def save_bundle(model: Model, schema: Schema, folder: Path, **details: Any) -> M
     return manifest
 
 
+DOCUMENTS = ("model_card.md",)
+"""Text files a bundle may carry beside its model files, listed and checksummed like them."""
+
+
+def add_documents(folder: Path, documents: dict[str, str]) -> None:
+    """Add (or replace) text documents such as ``model_card.md`` in a saved bundle, atomically: the bundle is
+    copied to a temporary sibling, the documents written and the manifest's checksums renewed, then swapped in."""
+    unknown = sorted(set(documents) - set(DOCUMENTS))
+    if unknown:
+        raise ValueError(f"not a bundle document: {', '.join(unknown)} (known: {', '.join(DOCUMENTS)})")
+    folder = Path(folder)
+    manifest = Manifest.read(folder)
+    verify_files(folder, manifest)
+    tmp = folder.parent / f".{folder.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        shutil.copytree(folder, tmp)
+        for name, text in documents.items():
+            (tmp / name).write_text(text, encoding="utf-8")
+            manifest.files[name] = sha256_file(tmp / name)
+        (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+        _replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _replace(tmp: Path, folder: Path) -> None:
     if folder.exists():
         old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"

@@ -50,3 +50,46 @@ def write_table(table: pd.DataFrame, path: Path) -> None:
     else:
         table.to_csv(tmp, index=False)
     tmp.replace(path)
+
+
+def scores_with_intervals(metrics: dict[str, float], intervals: dict[str, dict[str, float]] | None) -> str:
+    """'roc_auc 0.8405 [0.7861, 0.8873], ...': each score with its 95 % interval where there is one."""
+    parts = []
+    for name, value in metrics.items():
+        interval = (intervals or {}).get(name)
+        bounds = f" [{interval['low']:.4f}, {interval['high']:.4f}]" if interval else ""
+        parts.append(f"{name} {value:.4f}{bounds}")
+    return ", ".join(parts)
+
+
+SUMMARY_WORDS = {"demographic_parity_difference": "demographic parity difference",
+                 "demographic_parity_ratio": "demographic parity ratio",
+                 "equalized_odds_difference": "equalized odds difference", "equalized_odds_ratio": "equalized odds ratio",
+                 "accuracy_difference": "accuracy difference", "mae_difference": "MAE difference"}
+
+
+def print_fairness(fairness: dict[str, Any] | None) -> None:
+    """One table per sensitive column (a row per group), its differences and ratios, and the verdict."""
+    if not fairness:
+        return
+    for note in fairness.get("binning", []):
+        out.print(f"[dim]{escape(note)}[/]", highlight=False)
+    for column in fairness["columns"]:
+        groups = column["groups"]
+        measures = [k for k in groups[0] if k != "group"] if groups else []
+        table = Table(title=f"Fairness by {column['column']} (test rows)")
+        for name in ["group", *measures]:
+            table.add_column(name.replace("_", " "), justify="left" if name == "group" else "right")
+        for row in groups:
+            table.add_row(escape(row["group"]), *[_cell(row[m]) for m in measures])
+        out.print(table)
+        summary = ", ".join(f"{SUMMARY_WORDS.get(k, k)} {v:.3f}" for k, v in column["summary"].items())
+        out.print(escape(summary), highlight=False)
+        colour = "yellow" if column["flagged"] else "green"
+        out.print(f"[{colour}]{escape(column['verdict'])}[/]", highlight=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return str(value) if isinstance(value, int) else f"{value:.3f}"

@@ -1,4 +1,4 @@
-"""Commands that look at a trained model: report, explain, evaluate."""
+"""Commands that look at a trained model: report, explain, evaluate, fairness."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from trainlab.cli.console import err, out
+from trainlab.cli.console import err, out, print_fairness, scores_with_intervals
 
 
 def report(
@@ -73,3 +74,27 @@ def evaluate(
     scores = ", ".join(f"{k} {v:.4f}" for k, v in analysis["test"]["metrics"].items())
     out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows: {scores}", highlight=False)
     out.print(f"Report: {path}")
+
+
+def fairness(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
+    data: Annotated[Path, typer.Argument(help="Labelled rows: the training columns, the target and the sensitive columns.")],
+    sensitive: Annotated[str, typer.Option(help="Columns that describe groups of people, comma-separated (e.g. sex,age).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
+) -> None:
+    """Fairness by group of a saved model on new labelled DATA: per-group rates, demographic parity, equalized
+    odds, and a verdict in plain words for each sensitive column."""
+    from trainlab.data.load import load_table
+    from trainlab.evaluate.analysis import fairness_saved
+    from trainlab.predict import Predictor
+
+    predictor = Predictor.load(bundle)
+    columns = tuple(c.strip() for c in sensitive.split(",") if c.strip())
+    result = fairness_saved(predictor.model, predictor.schema, load_table(data), columns,
+                            threshold=predictor.threshold)
+    if as_json:
+        out.print_json(json.dumps(result, default=str))
+        return
+    out.print(f"{result['rows']} labelled rows: {escape(scores_with_intervals(result['metrics'], result['intervals']))}",
+              highlight=False)
+    print_fairness(result["fairness"])

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from trainlab.cli.console import board_table, err, out, print_findings, write_table
+from trainlab.cli.console import board_table, err, out, print_fairness, print_findings, scores_with_intervals, write_table
 from trainlab.cli.lifecycle import after_train, tracking_before
 
 
@@ -43,6 +43,13 @@ def train(
         help="Run the trials on a Ray cluster: auto (RAY_ADDRESS or the one started on this machine) or HOST:PORT. "
              "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,
     device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
+    sensitive: Annotated[str | None, typer.Option(
+        help="Columns that describe groups of people (comma-separated, e.g. sex,age): fairness by group is measured "
+             "on the test rows and shown in the terminal, the report and the model card.")] = None,
+    exclude_sensitive: Annotated[bool, typer.Option(
+        help="Leave the --sensitive columns out of the features (they still define the groups).")] = False,
+    intended_use: Annotated[str | None, typer.Option(
+        help="What the model is for (and not for), in a sentence or two, for the model card.")] = None,
     refit_full: Annotated[bool, typer.Option(
         help="After testing, refit the best model on all rows (test rows included) before saving.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder that holds run folders.")] = Path("runs"),
@@ -73,7 +80,8 @@ def train(
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
-                         device=device, out_dir=out_dir, name=name, ray=ray)
+                         device=device, out_dir=out_dir, name=name, ray=ray, sensitive=sensitive or (),
+                         exclude_sensitive=exclude_sensitive, intended_use=intended_use)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))
@@ -85,7 +93,8 @@ def _print_run(run: Any, as_json: bool) -> None:
     """The leaderboard, skipped families, test scores and how to use the model; or all of it as JSON."""
     if as_json:
         out.print_json(json.dumps({"run": str(run.folder), "best_model": run.best_model,
-                                   "test_metrics": run.test_metrics,
+                                   "test_metrics": run.test_metrics, "test_intervals": run.test_intervals,
+                                   "validation_spread": run.validation_spread, "fairness": run.fairness,
                                    "leaderboard": json.loads(run.leaderboard.to_json(orient="records"))}))
         return
     print_findings(run.findings)
@@ -93,8 +102,14 @@ def _print_run(run: Any, as_json: bool) -> None:
                                             f"{run.leaderboard.columns[4][4:]}"))
     for family, reason in run.skipped.items():
         out.print(f"[dim]Skipped {family}: {escape(reason)}[/]")
-    scores = ", ".join(f"{k} {v:.4f}" for k, v in run.test_metrics.items())
-    out.print(f"\n[bold]Best model:[/] {run.best_model}   [bold]test set[/] ({run.split['test_rows']} rows): {scores}")
+    scores = scores_with_intervals(run.test_metrics, run.test_intervals)
+    out.print(f"\n[bold]Best model:[/] {run.best_model}   [bold]test set[/] ({run.split['test_rows']} rows, 95 % "
+              f"bootstrap intervals in brackets): {escape(scores)}", highlight=False)
+    spread = run.validation_spread
+    if spread.get("fold_sd") is not None:
+        out.print(f"Validation {spread['metric']} varies by ±{spread['fold_sd']:.4f} (standard deviation) across its "
+                  f"{spread['folds']} folds.")
+    print_fairness(run.fairness)
     first = run.timings.get("first_model_s")
     first_note = f"; first usable model after {first:.1f} s" if first is not None else ""
     out.print(f"Run folder: {run.folder}   ({run.timings['total_s']:.1f} s{first_note})")

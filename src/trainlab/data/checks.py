@@ -50,6 +50,8 @@ def check_data(frame: pd.DataFrame, config: TrainConfig) -> CheckedData:
     frame = _clean_values(frame, config.target, findings)
     split = config.split
     ignore = tuple(c for c in (split.time_column, split.group_column) if c)
+    if config.exclude_sensitive:
+        ignore += config.sensitive
     schema = infer_schema(frame, config.target, config.task, config.weight_column, ignore=ignore)
     errors = _target_errors(frame, schema, config)
     errors += _weight_errors(frame, config.weight_column)
@@ -100,7 +102,8 @@ def _require_option_columns(frame: pd.DataFrame, config: TrainConfig) -> None:
     problems = []
     options = {"--target": config.target, "--weight-column": config.weight_column,
                "--time-column": config.split.time_column, "--group-column": config.split.group_column}
-    for option, column in options.items():
+    named = [*options.items(), *(("--sensitive", c) for c in config.sensitive)]
+    for option, column in named:
         if column is not None and column not in frame.columns:
             label = f"Target column '{column}'" if option == "--target" else f"Column '{column}' given to {option}"
             problems.append(f"{label} not found.{did_you_mean(column, frame.columns)} "

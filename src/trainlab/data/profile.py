@@ -96,3 +96,22 @@ def _categorical(values: pd.Series) -> dict[str, Any]:
 
 def _rate(part: int, n: int) -> float:
     return float(part) / n if n else 0.0
+
+
+def data_summary(frame: pd.DataFrame, schema: Schema, time_column: str | None = None) -> dict[str, Any]:
+    """What a model card says of the training table: rows, columns by role, class balance, time span."""
+    roles: dict[str, int] = {}
+    for col in schema.columns:
+        roles[col.role] = roles.get(col.role, 0) + 1
+    summary: dict[str, Any] = {"rows": len(frame), "columns": frame.shape[1], "roles": roles}
+    if schema.task != "regression":
+        counts = frame[schema.target].astype(str).value_counts()
+        summary["class_counts"] = {str(k): int(v) for k, v in counts.items()}
+    else:
+        y = pd.to_numeric(frame[schema.target], errors="coerce")
+        summary["target_range"] = [float(y.min()), float(y.median()), float(y.max())]
+    if time_column and time_column in frame:
+        when = pd.to_datetime(frame[time_column], errors="coerce", format="mixed")
+        if when.notna().any():
+            summary["time_span"] = [when.min().isoformat(), when.max().isoformat()]
+    return summary

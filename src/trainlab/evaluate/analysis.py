@@ -18,11 +18,13 @@ from trainlab.data.prepare import make_features
 from trainlab.data.schema import Schema
 from trainlab.data.split import Split
 from trainlab.errors import DataError, did_you_mean, list_names
+from trainlab.evaluate.assess import assess_rows
 from trainlab.evaluate.curves import curves_for
 from trainlab.evaluate.diagnose import Diagnosis, diagnose, learning_curve, skill, subsample_rows
 from trainlab.evaluate.errors import confident_mistakes, confusion, segment_errors
 from trainlab.evaluate.importance import feature_importance
 from trainlab.evaluate.metrics import Context, compute_metrics, predicted_labels, resolve_metric
+from trainlab.evaluate.uncertainty import paired_difference
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec
 
@@ -62,8 +64,9 @@ def context_for(schema: Schema, threshold: float | None = None) -> Context:
 
 def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: str | None,
                   background: pd.DataFrame | None = None, seed: int = 0, threshold: float | None = None,
-                  seconds: float | None = None) -> dict[str, Any]:
-    """Metrics, curves, confusion matrix, confident mistakes, weak segments and importance on labelled rows.
+                  seconds: float | None = None, sensitive: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Metrics with their 95 % intervals, curves, confusion matrix, confident mistakes, weak segments, importance
+    and, for ``sensitive`` columns, fairness by group, on labelled rows.
 
     With ``seconds``, permutation importance and Shapley values use fewer rows when the model's measured
     prediction speed says that the usual number would take longer than that (each gets half).
@@ -81,7 +84,8 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     output = model.output(features)
     row_s = (time.monotonic() - started) / max(len(features), 1)
     result: dict[str, Any] = {"rows": len(rows), "metrics": compute_metrics(y, output, ctx),
-                              "curves": curves_for(schema.task, y, output, list(schema.classes), ctx.positive_index)}
+                              "curves": curves_for(schema.task, y, output, list(schema.classes), ctx.positive_index),
+                              **assess_rows(y, output, ctx, rows, list(schema.classes), sensitive, seed)}
     classes = list(schema.classes) if schema.task != "regression" else []
     pred = predicted_labels(output, ctx) if classes else output
     if classes:
@@ -109,8 +113,12 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
 
 def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, split: Split, config: TrainConfig,
                 leaderboard: pd.DataFrame, best_model: str, time_left: float | None = None,
-                threshold: dict[str, Any] | None = None) -> dict[str, Any]:
+                threshold: dict[str, Any] | None = None, runner_up: dict[str, Any] | None = None) -> dict[str, Any]:
     """Evaluate the refitted best model of a run and write ``analysis.json`` into its folder.
+
+    With ``runner_up`` (name, family, params and fit_time_s of the best trial of another family), that model is
+    fitted on the training rows too and compared with the best on the test rows by a paired bootstrap, when its
+    fit fits in a quarter of ``time_left``.
 
     The learning curve gets about 15% of the run's time limit (1 to 120 s), and at most half of ``time_left``
     (the seconds the run has left); on large data it uses subsamples with the best model's own parameters,
@@ -124,7 +132,7 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
     cut = threshold["threshold"] if threshold else None
     test = evaluate_rows(model, schema, test_rows, config.metric, background, config.seed, cut,
                          seconds=max(1.0, 0.25 * time_left) if time_left is not None and math.isfinite(time_left)
-                         else None)
+                         else None, sensitive=config.sensitive)
     ctx = context_for(schema, cut)
     y_train = encode_labels(train_rows, schema)
     seen = subsample_rows(len(train_rows), EVAL_ROWS, config.seed)
@@ -144,9 +152,33 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
                 "model": best_model, "ranking_metric": resolve_metric(config.metric, schema.task).name,
                 "split_profile": split_profile(train_rows, test_rows, schema), "train_metrics": train_metrics,
                 "test": test, "diagnosis": diagnosis.to_dict(), "threshold": threshold,
+                "comparison": compare_runner_up(model, best_model, runner_up, schema, train_features, y_train,
+                                                test_rows, config, cut, time_left),
                 "seconds": round(time.monotonic() - started, 3)}
     write_json(folder / ANALYSIS_FILE, analysis)
     return analysis
+
+
+def compare_runner_up(model: Any, best_name: str, runner_up: dict[str, Any] | None, schema: Schema,
+                      features: pd.DataFrame, y: np.ndarray, test_rows: pd.DataFrame, config: TrainConfig,
+                      threshold: float | None, time_left: float | None) -> dict[str, Any] | None:
+    """The paired bootstrap of the best model against the runner-up on the test rows (``uncertainty``)."""
+    if runner_up is None:
+        return None
+    expected = 1.25 * float(runner_up.get("fit_time_s") or 0.0)  # its folds saw 4/5 of these rows
+    if time_left is not None and math.isfinite(time_left) and expected > max(1.0, 0.25 * time_left):
+        return {"first": best_name, "second": runner_up["name"],
+                "verdict": f"Not compared with {runner_up['name']}: refitting it would take about {expected:.1f} s, "
+                           "more than the time left allows."}
+    other = fit_model(get_spec(runner_up["family"]), runner_up["params"], schema, features, y, None, config.seed,
+                      config.jobs or 1)
+    test_features = make_features(test_rows, schema)
+    ctx = context_for(schema, threshold)
+    metric = resolve_metric(config.metric, schema.task).name
+    comparison = paired_difference(encode_labels(test_rows, schema), model.output(test_features),
+                                   other.output(test_features), ctx, metric, (best_name, str(runner_up["name"])),
+                                   seed=config.seed)
+    return comparison.to_dict()
 
 
 def curve_seconds(time_limit: float | None, time_left: float | None) -> float:
@@ -171,6 +203,27 @@ def evaluate_saved(model: Any, schema: Schema, rows: pd.DataFrame, folder: Path,
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / ANALYSIS_FILE, analysis)
     return analysis
+
+
+def fairness_saved(model: Any, schema: Schema, rows: pd.DataFrame, sensitive: tuple[str, ...], *,
+                   threshold: float | None = None, seed: int = 0) -> dict[str, Any]:
+    """Fairness by group of a saved model on new labelled rows, with the metrics and their intervals."""
+    missing = [c for c in sensitive if c not in rows.columns]
+    if missing:
+        raise DataError(f"Column(s) {list_names(missing)} given to --sensitive are not in the rows."
+                        f"{did_you_mean(missing[0], rows.columns)} Columns: {list_names(list(rows.columns))}.")
+    if not sensitive:
+        raise DataError("Name the columns to measure fairness on with --sensitive (e.g. --sensitive sex,age).")
+    if schema.target not in rows.columns:
+        raise DataError(f"The rows lack the target column '{schema.target}': fairness compares the model's "
+                        f"predictions with the true outcomes of each group.{did_you_mean(schema.target, rows.columns)}")
+    rows = rows[rows[schema.target].notna()].reset_index(drop=True)
+    features = make_features(schema.check_rows(rows), schema)
+    y = encode_labels(rows, schema)
+    ctx = context_for(schema, threshold)
+    output = model.output(features)
+    return {"rows": len(rows), "metrics": compute_metrics(y, output, ctx),
+            **assess_rows(y, output, ctx, rows, list(schema.classes), sensitive, seed)}
 
 
 def _distinct_members(model: Any) -> tuple[list[tuple[str, dict[str, Any]]], list[float]]:

@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 
 from trainlab.report import plots
+from trainlab.report.card import card_sections
 from trainlab.report.model import GREATER_IS_BETTER, clean, load_report, summary
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,7 +53,8 @@ def render_html(report: dict[str, Any], facts: dict[str, Any], images: dict[str,
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
                              lstrip_blocks=True, undefined=jinja2.ChainableUndefined)
     env.filters["fmt"] = fmt
-    return env.get_template("report.html").render(r=report, s=facts, img=images, run=report["run"],
+    card = card_sections(report) if report["run"].get("best_model") else []
+    return env.get_template("report.html").render(r=report, s=facts, img=images, run=report["run"], card=card,
                                                   a=report["analysis"], test=report["analysis"].get("test", {}))
 
 

@@ -24,6 +24,8 @@ from trainlab.data.schema import infer_schema, infer_task
 from trainlab.errors import DataError, TrainlabError
 from trainlab.evaluate.metrics import metrics_for, resolve_metric
 from trainlab.models.registry import REGISTRY
+from trainlab.report.card import CARD_FILE, card_sections
+from trainlab.report.model import load_report
 from trainlab.serve.jobs import FINISHED, JobManager
 from trainlab.serve.model import RequestProblem, ServedModel
 from trainlab.serve.runs import list_runs, load_run, registered_models, zip_bundle
@@ -201,8 +203,9 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
         if any(r.get("error") for r in run.leaderboard):
             shown.insert(2, "error")
         columns = [c for c in shown if run.leaderboard and c in run.leaderboard[0]]
+        card = await run_in_threadpool(_card, run.folder)
         return page(request, "run.html", run=run, columns=columns, chart=json.dumps(chart),
-                    inputs=served.predictor.schema.features, meta=served.metadata())
+                    inputs=served.predictor.schema.features, meta=served.metadata(), card=card)
 
     @router.post("/ui/runs/{name}/predict", response_class=HTMLResponse)
     async def run_predict(request: Request, name: str) -> HTMLResponse:
@@ -227,6 +230,14 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
             return Response("This run has no report.html.", 404)
         return FileResponse(run.folder / "report.html", media_type="text/html")
 
+    @router.get("/ui/runs/{name}/model_card.md")
+    async def model_card(name: str) -> Response:
+        card = load_run(root, name).bundle / CARD_FILE
+        if not card.is_file():
+            return Response("This run's model has no model card (it was trained by an older trainlab).", 404)
+        return FileResponse(card, media_type="text/markdown; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}-model_card.md"'})
+
     @router.get("/ui/runs/{name}/bundle.zip")
     async def bundle(name: str) -> Response:
         run = load_run(root, name)
@@ -235,6 +246,14 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
                         headers={"Content-Disposition": f'attachment; filename="{name}-model.zip"'})
 
     return router
+
+
+def _card(folder: Path) -> list[dict[str, Any]]:
+    """The model card's sections for the run page (none when the folder cannot give them)."""
+    try:
+        return card_sections(load_report(folder))
+    except TrainlabError:
+        return []
 
 
 def _predict_row(served: ServedModel, row: dict[str, Any]) -> dict[str, Any]:
