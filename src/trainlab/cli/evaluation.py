@@ -71,8 +71,9 @@ def evaluate(
     analysis = evaluate_saved(predictor.model, predictor.schema, load_table(data), folder, model_name=str(name),
                               bundle=bundle, data=str(data), metric=metric, threshold=predictor.threshold)
     path = write_report(folder)
-    scores = ", ".join(f"{k} {v:.4f}" for k, v in analysis["test"]["metrics"].items())
-    out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows: {scores}", highlight=False)
+    scores = scores_with_intervals(analysis["test"]["metrics"], analysis["test"].get("intervals"))
+    out.print(f"[bold]{name}[/] on {analysis['test']['rows']} labelled rows (95 % intervals in brackets): "
+              f"{escape(scores)}", highlight=False)
     out.print(f"Report: {path}")
 
 
