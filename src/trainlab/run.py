@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.bundle import save_bundle
-from trainlab.bundle.io import Model, add_documents
+from trainlab.bundle.io import add_documents
 from trainlab.bundle.manifest import library_versions
 from trainlab.config import TrainConfig, make_config
 from trainlab.data.checks import CheckedData, Finding, check_data
@@ -25,21 +25,17 @@ from trainlab.data.prepare import make_features
 from trainlab.data.profile import data_summary, profile_reference
 from trainlab.data.schema import Schema
 from trainlab.data.split import Split, make_split
-from trainlab.errors import ConfigError, DataError, TrainlabError
+from trainlab.errors import ConfigError, DataError
 from trainlab.evaluate.analysis import analyze_run, background_records
-from trainlab.evaluate.assess import assess_rows
-from trainlab.evaluate.metrics import Context, compute_metrics, resolve_metric
-from trainlab.evaluate.threshold import choose_threshold
+from trainlab.evaluate.metrics import Context, resolve_metric
 from trainlab.evaluate.uncertainty import fold_spread
-from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibration
+from trainlab.final import encode_target, finish, fold_scores, runner_up
 from trainlab.models.fitted import fit_model
-from trainlab.models.missing import with_gap_filling
 from trainlab.models.registry import get_spec, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_model_card, write_report
 from trainlab.report.card import CARD_FILE
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import EnsembleModel, fold_bag, members_of
 from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
@@ -50,8 +46,6 @@ LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
 MAX_AUTO_WORKERS = 8
 TIME_COLUMNS = ["fit_time_s", "predict_time_s"]
-BAG_NOT_CALIBRATED = ("the model averages the fold models; a calibrator fitted on single fold models' "
-                      "out-of-fold outputs would over-correct their smoother average")
 REPORT_FIXED_S = 3.0
 """Seconds the analysis and report take beyond the learning curve's share of the limit, kept back for them."""
 
@@ -142,13 +136,14 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     search, refit_cost = _search(executor, training, families, config, budget, folder,
                                  _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
-    final = _finish(search, refit_cost, checked, split, training, config, budget, notify)
+    final = finish(search, refit_cost, checked, split, training, config, budget, notify,
+                   lambda part: _training_data(checked, part, config))
     for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
         trial.fold_models = None
     model, best = final.model, final.best
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
-    fold_scores = _fold_scores(best, training)
-    spread = {"metric": metric.name, "folds": len(fold_scores), "fold_sd": fold_spread(fold_scores)}
+    scores = fold_scores(best, training)
+    spread = {"metric": metric.name, "folds": len(scores), "fold_sd": fold_spread(scores)}
     details.update({"metrics": {"ranking_metric": metric.name, "validation": best.metrics, "test": final.test_metrics,
                                 "test_intervals": final.assessment["intervals"],
                                 "interval_method": final.assessment["interval_method"], "validation_spread": spread,
@@ -172,7 +167,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         notify("stage", {"name": "Evaluating and explaining the best model, writing report.html"})
         analyze_run(folder, model, schema, checked.frame, split, config, leaderboard, best.candidate.name,
                     time_left=budget.remaining() + budget.reserve_s, threshold=final.threshold,
-                    runner_up=_runner_up(best, search, metric.greater_is_better))
+                    runner_up=runner_up(best, search, metric.greater_is_better))
         write_report(folder)
     write_model_card(folder)
     run.timings["total_s"] = budget.elapsed()
@@ -191,78 +186,6 @@ def _search(executor: Executor, training: TrainingData, families: list[Any], con
         executor.close()
         early.wait()
     return search, scheduler.refit_cost
-
-
-@dataclass
-class _Final:
-    """The model to save and what was decided on the way: calibration, threshold, test scores, refits."""
-
-    best: TrialResult
-    model: Model
-    test_metrics: dict[str, float]
-    threshold: dict[str, Any] | None
-    calibration: dict[str, Any] | None
-    refit: dict[str, Any]
-    assessment: dict[str, Any]
-
-
-def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], checked: CheckedData, split: Split,
-            training: TrainingData, config: TrainConfig, budget: Budget, notify: Listener) -> _Final:
-    """Pick the best trial whose refit fits the time left, calibrate it, refit it on the training rows, test it
-    once, and with --refit-full refit it again on every row when the measured first refit says that still fits.
-
-    Only the first refit must fit for a trial to be chosen: the second (--refit-full) adds a tenth of the rows,
-    worth less than choosing a better model. Under k-fold validation a trial whose refit would not fit may still
-    be chosen when its fold models were kept: they are averaged instead (bagging). A refit is preferred where
-    there is time: in one 30 s benchmark run with the fold models as the default final model, hpc_jobs' log
-    loss went from 0.372 to 0.404 (averaged fold models are not calibrated, see ``BAG_NOT_CALIBRATED``) and
-    lending_club's AUC from 0.784 to 0.774, while penguins went from 0.038 to 0.029.
-    """
-    schema, metric = checked.schema, training.metric
-    time_left = budget.refit_time_left()
-
-    def refit_fits(trial: TrialResult) -> bool:
-        return refit_cost(trial) / budget.refit_passes <= time_left
-
-    def bag_fits(trial: TrialResult) -> bool:  # k fold models average well; one model on 80 % of rows less so
-        return len(training.folds) > 1 and fold_bag(trial, search.trials) is not None
-
-    best = _best_trial(search, metric.greater_is_better, lambda t: refit_fits(t) or bag_fits(t))
-    bag = None if refit_fits(best) else fold_bag(best, search.trials)
-    if schema.task == "regression":
-        calibrator, calibration = None, None
-    elif bag is not None and len(training.folds) > 1:
-        calibrator, calibration = None, {"method": "none", "reason": BAG_NOT_CALIBRATED}
-    else:
-        calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes,
-                                                     training.weights, config.seed)
-    refit_start = time.monotonic()
-    if bag is not None:
-        notify("stage", {"name": f"Averaging the {len(bag.members)} fold models of {best.candidate.name} "
-                                 "(no time to refit it) and testing them"})
-        inner: Model = bag
-    else:
-        notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        inner = _refit(best, search, training, config)
-    model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
-    refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
-    if bag is not None:
-        refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
-                           "that would not fit in the time left")
-    threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
-    test_metrics, assessment = _test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
-    if config.refit_full and bag is None:  # fold models cannot take in the test rows
-        everything = _training_data(checked, _all_rows(split), config)
-        needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
-        if needed > budget.refit_time_left():
-            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.1f} s, "
-                             "more than the time left")
-        else:
-            notify("stage", {"name": "Refitting on all rows, test rows included"})
-            model = with_gap_filling(calibrated(_refit(best, search, everything, config), calibrator),
-                                     everything.features, config.seed)
-            refit.update({"full": "done", "rows": len(everything.y)})
-    return _Final(best, model, test_metrics, threshold, calibration, refit, assessment)
 
 
 class _EarlyModel:
@@ -337,21 +260,6 @@ def parallelism(config: TrainConfig, n_rows: int) -> tuple[int, int]:
     return min(cores, MAX_AUTO_WORKERS), 1
 
 
-def _all_rows(split: Split) -> Split:
-    """The same split with every row on the training side (for the final refit of --refit-full)."""
-    everything = np.sort(np.concatenate([split.train, split.test]))
-    return Split(kind=split.kind, train=everything, test=split.test[:0], folds=[])
-
-
-def _refit(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
-    """The best model refit on all training rows: one family, or every member of the ensemble."""
-    t = training
-    parts = members_of(best, search.trials)
-    members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights, t.seed,
-                         t.n_jobs) for m, _ in parts]
-    return members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
-
-
 def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:
     schema = checked.schema
     train = checked.frame.iloc[split.train]
@@ -363,15 +271,6 @@ def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> T
     return TrainingData(schema=schema, features=make_features(train, schema), y=encode_target(train, schema),
                         weights=weights, folds=split.folds, context=Context(schema.task, positive, n_classes),
                         metric=metric, seed=config.seed, n_jobs=threads)
-
-
-def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
-    """Class labels as their index in ``schema.classes``; numbers as floats for regression."""
-    y = frame[schema.target]
-    if schema.task == "regression":
-        return y.to_numpy(dtype=float)
-    index = {c: i for i, c in enumerate(schema.classes)}
-    return np.array([index[v] for v in y], dtype=int)
 
 
 def _reserve(config: TrainConfig, n_train: int, report: bool) -> float:
@@ -386,55 +285,6 @@ def _reserve(config: TrainConfig, n_train: int, report: bool) -> float:
     limit = config.budget.time_limit
     saving = 0.5 + n_train / 20_000
     return min(0.5 * limit, saving + (0.15 * limit + REPORT_FIXED_S if report else 0.0))
-
-
-def _best_trial(search: SearchResult, greater_is_better: bool, affordable: Callable[[TrialResult], bool]) -> TrialResult:
-    """The best trial whose refit fits in the time left; the quickest to refit when none does."""
-    ok = [t for t in search.trials if t.ok and not np.isnan(t.score)]
-    if not ok:
-        reasons = "; ".join(f"{t.candidate.name}: {t.error}" for t in search.trials) or "no model had time to run"
-        raise TrainlabError(f"No model could be trained ({reasons}). Raise --time-limit or check the data "
-                            "with 'trainlab doctor'.")
-    fitting = [t for t in ok if affordable(t)] or [min(ok, key=lambda t: t.fit_time_s)]
-    return sorted(fitting, key=lambda t: -t.score if greater_is_better else t.score)[0]
-
-
-def _test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig,
-                  threshold: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
-    """The test scores, and their intervals with fairness by group (``evaluate.assess``)."""
-    y = encode_target(test, schema)
-    weights = test[config.weight_column].to_numpy(dtype=float) if config.weight_column else None
-    positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
-    ctx = Context(schema.task, positive, len(schema.classes), weights, threshold["threshold"] if threshold else None)
-    output = model.output(make_features(test, schema))
-    return compute_metrics(y, output, ctx), assess_rows(y, output, ctx, test, list(schema.classes), config.sensitive,
-                                                        config.seed)
-
-
-def _fold_scores(trial: TrialResult, training: TrainingData) -> list[float]:
-    """The trial's validation score on each fold, from its out-of-fold outputs where it kept none (ensembles)."""
-    if trial.fold_scores or trial.oof is None or len(training.folds) < 2:
-        return trial.fold_scores
-    scores = []
-    for _, rows in training.folds:
-        weights = training.weights[rows] if training.weights is not None else None
-        ctx = replace(training.context, weights=weights)
-        try:
-            scores.append(training.metric.compute(training.y[rows], trial.oof[rows], ctx))
-        except ValueError:
-            continue
-    return scores
-
-
-def _runner_up(best: TrialResult, search: SearchResult, greater_is_better: bool) -> dict[str, Any] | None:
-    """The best trial of another family (no ensemble), which the report compares with the chosen model."""
-    others = [t for t in search.trials if t.ok and not np.isnan(t.score)
-              and t.candidate.family not in (best.candidate.family, "ensemble")]
-    if not others:
-        return None
-    trial = sorted(others, key=lambda t: -t.score if greater_is_better else t.score)[0]
-    return {"name": trial.candidate.name, "family": trial.candidate.family, "params": trial.final_params,
-            "fit_time_s": trial.fit_time_s}
 
 
 def make_leaderboard(search: SearchResult, metric: str, greater_is_better: bool) -> pd.DataFrame:
