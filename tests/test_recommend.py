@@ -24,7 +24,7 @@ from trainlab.rec_run import RecommendRun, train_recommender
 from trainlab.recommender import Recommender
 from trainlab.testing.recommend import check_recommender, recommender_keys
 
-FAMILIES = ("popularity", "item_knn", "ease", "als", "bpr")
+FAMILIES = ("popularity", "item_knn", "ease", "als", "bpr", "mf")
 N_ITEMS = 45
 
 

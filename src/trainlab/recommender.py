@@ -54,34 +54,41 @@ class Recommender:
     def recommend_many(self, users: Iterable[Any], k: int = 10, exclude_seen: bool = True,
                        new_items: dict[str, list[Any]] | None = None) -> pd.DataFrame:
         """Top ``k`` of each user as a table of user, rank, item, score (users in the order given)."""
+        users = [str(u) for u in users]
+        rows = [(u, rank + 1, item, score) for u, ranked in zip(users, self.ranked(users, k, exclude_seen, new_items),
+                                                                strict=True)
+                for rank, (item, score) in enumerate(ranked)]
+        return pd.DataFrame(rows, columns=["user", "rank", "item", "score"])
+
+    def ranked(self, users: list[str], k: int = 10, exclude_seen: bool = True,
+               new_items: dict[str, list[Any]] | None = None) -> list[list[tuple[str, float]]]:
+        """Each user's top ``k`` as (item, score) pairs, best first; what ``recommend_many`` tabulates."""
         if not isinstance(k, int | np.integer) or k < 1:
             raise ConfigError(f"Option -k must be a positive integer (the length of each list), got {k!r}.")
-        users = [str(u) for u in users]
         history, seen = self._histories(users, new_items or {})
         known = np.array([u in self.user_index for u in users], dtype=bool)
         index = np.array([self.user_index.get(u, 0) for u in users], dtype=np.int64)
         refresh = bool(new_items) and self.state.model.folds_in
         scores = np.tile(self.state.popularity.astype(np.float32), (len(users), 1))
-        if known.any():
-            warm = known & (history.getnnz(axis=1) > 0)
-            if warm.any():
-                scores[warm] = self.state.model.score(index[warm], history[warm], refresh=refresh)
+        warm = known & (history.getnnz(axis=1) > 0)
+        if warm.any():
+            scores[warm] = self.state.model.score(index[warm], history[warm], refresh=refresh)
         if exclude_seen:
             scores[np.repeat(np.arange(len(users)), np.diff(seen.indptr)), seen.indices] = -np.inf
         lists = top_k(scores, k)
-        rows = [(u, rank + 1, self.state.items[item], float(scores[r, item]))
-                for r, u in enumerate(users) for rank, item in enumerate(lists[r]) if np.isfinite(scores[r, item])]
-        return pd.DataFrame(rows, columns=["user", "rank", "item", "score"])
+        return [[(self.state.items[i], float(scores[r, i])) for i in lists[r] if np.isfinite(scores[r, i])]
+                for r in range(len(users))]
 
     def _histories(self, users: list[str], new_items: dict[str, list[Any]]) -> tuple[sparse.csr_matrix,
                                                                                      sparse.csr_matrix]:
         """Each user's positive history and seen items (rows of zeros for unknown users), plus new interactions."""
         rows = np.array([self.user_index.get(u, -1) for u in users], dtype=np.int64)
-        keep = sparse.diags((rows >= 0).astype(np.float32))
-        history = (keep @ self.state.history[np.clip(rows, 0, None)]).tocsr()
-        seen = (keep @ self.state.seen[np.clip(rows, 0, None)]).tocsr()
-        history.eliminate_zeros()
-        seen.eliminate_zeros()
+        history, seen = self.state.history[np.clip(rows, 0, None)], self.state.seen[np.clip(rows, 0, None)]
+        if (rows < 0).any():  # unknown users have no history
+            keep = sparse.diags((rows >= 0).astype(np.float32))
+            history, seen = (keep @ history).tocsr(), (keep @ seen).tocsr()
+            history.eliminate_zeros()
+            seen.eliminate_zeros()
         if not new_items:
             return history, seen
         extra = sparse.lil_matrix(history.shape, dtype=np.float32)

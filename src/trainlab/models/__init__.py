@@ -9,6 +9,7 @@ from trainlab.models import (  # noqa: F401  (imported to register)
     item_knn,
     lightgbm,
     linear,
+    mf,
     neighbors,
     neural,
     popularity,

@@ -72,7 +72,7 @@ def load_arrays(cls: type[RecommenderBase], folder: Path) -> Any:
         model = cls(seed=int(described["seed"]), **described["params"])
         for name in model.arrays:
             if (folder / f"{name}.npy").is_file():
-                setattr(model, f"{name}_", np.load(folder / f"{name}.npy", allow_pickle=False))
+                setattr(model, f"{name}_", np.ascontiguousarray(np.load(folder / f"{name}.npy", allow_pickle=False)))
                 continue
             parts = [np.load(folder / f"{name}.{p}.npy", allow_pickle=False) for p in ("data", "indices", "indptr")]
             shape = tuple(int(n) for n in np.load(folder / f"{name}.shape.npy", allow_pickle=False))

@@ -27,10 +27,9 @@ def load_if_recommender(bundle: Path | None) -> Recommender | None:
 
 
 def _answer(model: Recommender, user: str, k: int, exclude_seen: bool) -> dict[str, Any]:
-    table = model.recommend(user, k, exclude_seen)
+    ranked = model.ranked([user], k, exclude_seen)[0]
     return {"user": user, "known": model.knows(user), "model": model.family,
-            "items": [{"rank": int(r), "item": str(i), "score": float(s)}
-                      for r, i, s in zip(table["rank"], table["item"], table["score"], strict=True)]}
+            "items": [{"rank": rank + 1, "item": item, "score": score} for rank, (item, score) in enumerate(ranked)]}
 
 
 def build_router(model: Recommender) -> APIRouter:
