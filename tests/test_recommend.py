@@ -140,7 +140,8 @@ def test_run_ranks_families_and_beats_popularity(rec_run: RecommendRun) -> None:
         assert (rec_run.folder / name).is_file(), name
     assert len(pd.read_csv(rec_run.folder / "trials.csv")) == 8
     report = (rec_run.folder / "report.html").read_text(encoding="utf-8")
-    assert "Test metrics by user activity" in report and "Held out for test" in report
+    assert "Test metrics by user activity" in report and "Held out for test" in report and "built-in" not in report
+    assert f"{rec_run.split['users']} users, {rec_run.split['items']} items" in report
 
 
 def test_bundle_holds_numbers_and_json_only_and_refuses_tampering(rec_run: RecommendRun, tmp_path: Path) -> None:
