@@ -214,3 +214,14 @@ def test_cli_mistake_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
                            "--user", "usr", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Column 'usr' (--user) not found. Did you mean 'user_id'?" in " ".join(done.stderr.split())
+
+
+def test_new_interactions_fold_in_and_table_commands_point_to_recommend(rec_run: RecommendRun) -> None:
+    import trainlab
+
+    model = rec_run.recommender
+    before = model.recommend("4", k=5)
+    after = model.recommend("4", k=5, new_items=[before["item"][0]])
+    assert before["item"][0] not in set(after["item"]) and not after["score"].equals(before["score"])
+    with pytest.raises(BundleError, match=r"holds a recommender.*trainlab recommend"):
+        trainlab.load(rec_run.bundle_path)
