@@ -15,8 +15,8 @@ import trainlab
 from conftest import QUICK, make_binary
 
 PUBLIC = ["BudgetConfig", "BundleError", "Classifier", "ConfigError", "DataError", "MissingDependencyError",
-          "Predictor", "Regressor", "Run", "SchemaError", "SplitConfig", "TrainConfig", "TrainlabError",
-          "__version__", "load", "train"]
+          "Predictor", "RecommendRun", "Recommender", "Regressor", "Run", "SchemaError", "SplitConfig", "TrainConfig",
+          "TrainlabError", "__version__", "load", "load_recommender", "train", "train_recommender"]
 
 
 def test_all_is_exactly_the_curated_list() -> None:

@@ -30,6 +30,8 @@ from trainlab.errors import (
 if TYPE_CHECKING:
     from trainlab.estimators import Classifier, Regressor
     from trainlab.predict import Predictor
+    from trainlab.rec_run import RecommendRun
+    from trainlab.recommender import Recommender
     from trainlab.run import Run
 
 __version__ = "0.1.0"
@@ -41,6 +43,8 @@ __all__ = [
     "DataError",
     "MissingDependencyError",
     "Predictor",
+    "RecommendRun",
+    "Recommender",
     "Regressor",
     "Run",
     "SchemaError",
@@ -49,7 +53,9 @@ __all__ = [
     "TrainlabError",
     "__version__",
     "load",
+    "load_recommender",
     "train",
+    "train_recommender",
 ]
 
 
@@ -68,11 +74,31 @@ def load(path: Any) -> Predictor:
     return Predictor.load(path)
 
 
+def train_recommender(data: Any, **options: Any) -> RecommendRun:
+    """Train and compare recommenders on an interactions table; see ``trainlab.rec_run.train_recommender``."""
+    options.setdefault("started", time.monotonic())
+    from trainlab.rec_run import train_recommender as run_train
+
+    return run_train(data, **options)
+
+
+def load_recommender(path: Any) -> Recommender:
+    """Load a saved recommender bundle after verifying its manifest and checksums."""
+    from trainlab.recommender import Recommender
+
+    return Recommender.load(path)
+
+
 def __getattr__(name: str) -> Any:
     if name in ("Classifier", "Regressor"):
         from trainlab import estimators
 
         return getattr(estimators, name)
+    if name in ("RecommendRun", "Recommender"):
+        from trainlab.rec_run import RecommendRun
+        from trainlab.recommender import Recommender
+
+        return {"RecommendRun": RecommendRun, "Recommender": Recommender}[name]
     if name in ("Run", "Predictor"):
         from trainlab.predict import Predictor
         from trainlab.run import Run

@@ -165,3 +165,97 @@ def make_config(target: str, **options: Any) -> TrainConfig:
     if "out_dir" in options:
         options["out_dir"] = Path(options["out_dir"])
     return TrainConfig(target=target, split=SplitConfig(**split), budget=BudgetConfig(**budget), **options)
+
+
+SPLIT_KINDS: tuple[str, ...] = ("auto", "time", "random")
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    """Every option of a recommendation run (``trainlab train --task recommend``), validated once.
+
+    ``positive`` counts only ratings of at least that value as positive (None: every interaction is);
+    ``split`` 'auto' splits by time when ``time_column`` is given, else a random share of each user's rows.
+    ``user`` and ``item`` left as None are suggested from the column names (``data.interactions``).
+    """
+
+    user: str | None = None
+    item: str | None = None
+    rating: str | None = None
+    time_column: str | None = None
+    positive: float | None = None
+    k: int = 10
+    split: str = "auto"
+    test_size: float = 0.1
+    valid_size: float = 0.1
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    seed: int = 0
+    models: tuple[str, ...] | None = None
+    exclude_models: tuple[str, ...] = ()
+    jobs: int | None = None
+    out_dir: Path = Path("runs")
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        problems = self.budget.problems()
+        for option, value in (("--user", self.user), ("--item", self.item)):
+            if value is not None and (not isinstance(value, str) or not value):
+                problems.append(f"Option {option} must name the column of {option[2:]} ids, got {value!r}.")
+        if not (isinstance(self.k, int) and self.k >= 1):
+            problems.append(f"Option --k must be a positive integer (the length of each list), got {self.k!r}.")
+        if self.split not in SPLIT_KINDS:
+            problems.append(f"Option --split must be one of {', '.join(SPLIT_KINDS)}, got {self.split!r}.")
+        if self.split == "time" and not self.time_column:
+            problems.append("Option --split time needs --time-column: name the column of interaction times.")
+        for option, share in (("--test-size", self.test_size), ("--valid-size", self.valid_size)):
+            if not (isinstance(share, int | float) and 0 < share < 0.5):
+                problems.append(f"Option {option} must be a share of each user's interactions between 0 and 0.5, "
+                                f"got {share!r}. Use 0.1 for RecBole's 80/10/10.")
+        if self.positive is not None and not self.rating:
+            problems.append("Option --positive needs --rating: name the column whose values it thresholds.")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            problems.append(f"Option --seed must be a non-negative integer, got {self.seed!r}.")
+        raise_all(problems, ConfigError)
+
+    @property
+    def split_kind(self) -> str:
+        """'time' or 'random': the split this run makes."""
+        return "time" if self.split == "time" or (self.split == "auto" and self.time_column) else "random"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        d["models"] = list(self.models) if self.models is not None else None
+        d["exclude_models"] = list(self.exclude_models)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RecommendConfig:
+        d = dict(d)
+        d["budget"] = BudgetConfig(**d.get("budget", {}))
+        d["out_dir"] = Path(d.get("out_dir", "runs"))
+        if d.get("models") is not None:
+            d["models"] = tuple(d["models"])
+        d["exclude_models"] = tuple(d.get("exclude_models", ()))
+        return cls(**d)
+
+
+def make_recommend_config(user: str | None = None, item: str | None = None, **options: Any) -> RecommendConfig:
+    """A RecommendConfig from flat options (time_limit=60, models='ease,als', ...), as the CLI and Python take them."""
+    budget = {k: options.pop(k) for k in list(options) if k in BUDGET_OPTIONS}
+    if budget.get("max_trials") is not None and "time_limit" not in budget:
+        budget["time_limit"] = None
+    known = set(RecommendConfig.__dataclass_fields__) - {"budget", "user", "item"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        valid = sorted(known | BUDGET_OPTIONS)
+        raise ConfigError(f"Unknown option(s) {', '.join(unknown)}.{did_you_mean(unknown[0], valid)} "
+                          f"Valid options: {', '.join(valid)}.")
+    for key in ("models", "exclude_models"):
+        if isinstance(options.get(key), str):
+            options[key] = tuple(k.strip() for k in options[key].split(",") if k.strip())
+        elif options.get(key) is not None:
+            options[key] = tuple(options[key])
+    if "out_dir" in options:
+        options["out_dir"] = Path(options["out_dir"])
+    return RecommendConfig(user=user, item=item, budget=BudgetConfig(**budget), **options)

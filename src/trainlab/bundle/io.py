@@ -106,6 +106,9 @@ def load_bundle(folder: str | Path) -> tuple[Manifest, Model]:
         raise BundleError(f"Model bundle '{folder}' not found: give the 'model' folder of a run, "
                           "e.g. runs/<name>/model.")
     manifest = Manifest.read(folder)
+    if manifest.task == "recommend":
+        raise BundleError(f"'{folder}' holds a recommender, which ranks items rather than predicting rows: use "
+                          f"'trainlab recommend {folder} --user ID' (Python: trainlab.load_recommender).")
     verify_files(folder, manifest)
     schema = Schema.from_dict(manifest.schema)
     n_classes = max(len(manifest.classes), 2) if manifest.task != "regression" else 0

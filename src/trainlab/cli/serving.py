@@ -39,5 +39,7 @@ def serve(
     if not token and host not in ("127.0.0.1", "localhost", "::1"):
         err.print(f"[yellow]Warning:[/] listening on {host} without --token: anyone who can reach it can use it.")
     served = f"model '{app.state.model.name}' and " if app.state.model else ""
+    if app.state.recommender is not None:
+        served = "recommendations (/recommend, /recommendations) and "
     err.print(f"Serving {served}the web UI on http://{host}:{port}/  (API docs: /docs; Ctrl+C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

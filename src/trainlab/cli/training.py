@@ -20,9 +20,19 @@ def train(
     data: Annotated[Path | None, typer.Argument(
         help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
-    task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (inferred if omitted).")] = None,
+    task: Annotated[str | None, typer.Option(
+        help="binary, multiclass or regression (inferred if omitted), or recommend for an interactions table.")] = None,
+    user: Annotated[str | None, typer.Option(help="--task recommend: column of user ids (suggested if omitted).")] = None,
+    item: Annotated[str | None, typer.Option(help="--task recommend: column of item ids (suggested if omitted).")] = None,
+    rating: Annotated[str | None, typer.Option(help="--task recommend: column of ratings or strengths.")] = None,
+    positive: Annotated[float | None, typer.Option(
+        help="--task recommend: only ratings of at least this count as positive (default: every interaction).")] = None,
+    k: Annotated[int, typer.Option("--k", help="--task recommend: length of the lists that are scored.")] = 10,
+    split: Annotated[str, typer.Option(
+        help="--task recommend: auto (by time with --time-column), time or random.")] = "auto",
     metric: Annotated[str | None, typer.Option(help="Metric that ranks models (default: roc_auc, log_loss, rmse).")] = None,
-    test_size: Annotated[float, typer.Option(help="Share of rows held out for the final test (0.3 for 70/30).")] = 0.2,
+    test_size: Annotated[float | None, typer.Option(
+        help="Share of rows held out for the final test (default 0.2; 0.1 of each user's with --task recommend).")] = None,
     time_column: Annotated[str | None, typer.Option(help="Split by time: test on the latest rows.")] = None,
     group_column: Annotated[str | None, typer.Option(help="Keep each group's rows on one side of every split.")] = None,
     weight_column: Annotated[str | None, typer.Option(help="Column of sample weights.")] = None,
@@ -71,12 +81,22 @@ def train(
             run = run_resume(resume, listener=listener)
         _print_run(run, as_json)
         return
+    if task == "recommend" and data is not None:
+        from trainlab.cli.recommend import train_recommend
+
+        options = {"user": user, "item": item, "rating": rating, "time_column": time_column, "positive": positive,
+                   "k": k, "split": split, "time_limit": time_limit or (None if max_trials else 60.0),
+                   "max_trials": max_trials, "seed": seed, "models": models, "exclude_models": exclude_models or (),
+                   "jobs": jobs, "out_dir": out_dir, "name": name, **({"test_size": test_size} if test_size else {})}
+        train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
+        return
     if data is None or target is None:
         raise ConfigError("Give the data file and the column to predict: trainlab train DATA --target COLUMN "
                           "(or --resume RUN_DIR to continue a run).")
     if time_limit is None and max_trials is None:
         time_limit = 60.0
-    config = make_config(target, task=task, metric=metric, test_size=test_size, time_column=time_column,
+    config = make_config(target, task=task, metric=metric, test_size=0.2 if test_size is None else test_size,
+                         time_column=time_column,
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,

@@ -1,12 +1,18 @@
 """Steps 2-4: the candidate model families. Importing this package registers every family file."""
 
 from trainlab.models import (  # noqa: F401  (imported to register)
+    als,
     bayes,
+    bpr,
     catboost,
+    ease,
+    item_knn,
     lightgbm,
     linear,
+    mf,
     neighbors,
     neural,
+    popularity,
     svm,
     trees,
     xgboost,

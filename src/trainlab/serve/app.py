@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from trainlab import __version__
-from trainlab.serve import api, ui
+from trainlab.serve import api, recommend, ui
 from trainlab.serve.jobs import JobManager
 from trainlab.serve.model import RequestProblem, ServedModel
 
@@ -121,7 +121,8 @@ class Guard:
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     """The server for ``settings``: loads and verifies the bundle now, so a bad bundle fails at start-up."""
     settings = settings or ServeSettings()
-    model = ServedModel.load(settings.bundle, settings.model_name) if settings.bundle else None
+    recommender = recommend.load_if_recommender(settings.bundle)
+    model = ServedModel.load(settings.bundle, settings.model_name) if settings.bundle and not recommender else None
     jobs = JobManager(settings.runs_dir, settings.workers)
 
     @asynccontextmanager
@@ -134,10 +135,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                               "and a web UI to train models without code.")
     app.state.settings = settings
     app.state.model = model
+    app.state.recommender = recommender
     app.state.jobs = jobs
     app.add_middleware(Guard, token=settings.token, limit=int(settings.max_request_mb * 1e6))
     _add_error_handlers(app)
     app.include_router(api.build_router(model, settings.max_rows))
+    if recommender is not None:
+        app.include_router(recommend.build_router(recommender))
     app.include_router(ui.build_router(settings, model, jobs), include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

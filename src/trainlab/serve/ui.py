@@ -140,7 +140,8 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
                     n_rows=len(frame), columns=columns, target=target, types=_column_types(frame, target),
                     preview=frame.head(PREVIEW_ROWS).astype(object).where(frame.head(PREVIEW_ROWS).notna(), ""),
                     metrics=metrics_for(infer_task(frame[target])),
-                    families=[(k, spec.name("default")) for k, spec in REGISTRY.items()], error=error)
+                    families=[(k, spec.name("default")) for k, spec in REGISTRY.items() if "recommend" not in spec.tasks],
+                    error=error)
 
     @router.get("/ui/datasets/{upload_id}", response_class=HTMLResponse)
     async def dataset(request: Request, upload_id: str) -> HTMLResponse:

@@ -1,0 +1,110 @@
+"""Commands of recommendation: ``train --task recommend`` (its options and output) and ``recommend``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from trainlab.cli.console import err, out, print_findings, write_table
+
+
+def train_recommend(data: Path, options: dict[str, Any], started: float | None, as_json: bool) -> None:
+    """``trainlab train DATA --task recommend``: search the recommender families and print the leaderboard."""
+    from trainlab.config import make_recommend_config
+    from trainlab.rec_run import train_recommender
+
+    config = make_recommend_config(**options)
+
+    def listen(kind: str, info: dict[str, Any]) -> None:
+        if kind == "stage":
+            err.print(f"[dim]{escape(info['name'])}[/]")
+        elif kind == "trial_end":
+            trial = info["trial"]
+            mark, score = ("[green]✓[/]", f"{trial.score:.4f}") if trial.ok else ("[red]✗[/]", escape(trial.error))
+            err.print(f"  {mark} {trial.name:<18} {score}", highlight=False)
+
+    run = train_recommender(data, config, listener=None if as_json else listen, started=started)
+    if as_json:
+        out.print_json(json.dumps({"run": str(run.folder), "best_model": run.best_model, "test_metrics": run.test_metrics,
+                                   "leaderboard": json.loads(run.leaderboard.to_json(orient="records"))}))
+        return
+    print_findings(run.findings)
+    out.print(_board(run.leaderboard, run.config.k))
+    for family, reason in run.skipped.items():
+        out.print(f"[dim]Skipped {family}: {escape(reason)}[/]")
+    split = run.split
+    scores = ", ".join(f"{k} {v:.4f}" for k, v in run.test_metrics.items())
+    out.print(f"\n[bold]Best model:[/] {run.best_model}   [bold]test[/] ({split['test_users']} users, "
+              f"{split['cold_start_test_users']} cold-start, {split['kind']} split): {scores}")
+    out.print(f"Run folder: {run.folder}   ({run.timings['total_s']:.1f} s, {len(run.trials)} trials)")
+    out.print(f"Recommend with: trainlab recommend {run.bundle_path} --user USER -k {run.config.k}")
+    out.print(f"Report: {run.folder / 'report.html'}")
+
+
+def _board(board: Any, k: int) -> Table:
+    shown = ["model", "status", f"val_ndcg@{k}", f"val_hit@{k}", f"test_ndcg@{k}", f"test_hit@{k}",
+             f"test_coverage@{k}", "fit_time_s"]
+    table = Table(title=f"Leaderboard — recommend, ranked by validation ndcg@{k} (test: refit on train+validation)")
+    for column in shown:
+        table.add_column(column, justify="left" if column in ("model", "status") else "right")
+    for _, row in board.iterrows():
+        cells = []
+        for column in shown:
+            value = row.get(column)
+            cells.append("—" if value is None or value != value else f"{value:.4f}" if isinstance(value, float)
+                         else escape(str(value)))
+        if row["status"] != "ok":
+            cells[1] = escape(f"failed: {str(row['error'])[:80]}")
+        table.add_row(*cells)
+    return table
+
+
+def recommend(
+    bundle: Annotated[Path, typer.Argument(help="A recommender bundle: the 'model' folder of a recommend run.")],
+    users: Annotated[Path | None, typer.Argument(
+        help="A table of users (its user column, or its first column) to recommend for.")] = None,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="One user's id.")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", help="Length of each list.")] = 10,
+    include_seen: Annotated[bool, typer.Option("--include-seen", help="Also list items the user already has.")] = False,
+    similar: Annotated[str | None, typer.Option("--similar", help="List the items most similar to this item.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write user,rank,item,score here.")] = None,
+) -> None:
+    """Top-k items for a user (--user) or for every user of a table, from a saved recommender."""
+    from trainlab.data.load import load_table
+    from trainlab.errors import ConfigError
+    from trainlab.recommender import Recommender
+
+    model = Recommender.load(bundle)
+    if similar is not None:
+        _print(model.similar_items(similar, k), output)
+        return
+    if (user is None) == (users is None):
+        raise ConfigError("Give one user with --user ID or a table of users: trainlab recommend MODEL users.csv -k 10.")
+    if user is not None:
+        table = model.recommend_many([user], k, exclude_seen=not include_seen)
+        if not model.knows(user):
+            err.print(f"[yellow]User {escape(user)} was not seen in training: the most popular items are listed.[/]")
+        _print(table if output is not None else table.drop(columns="user"), output)
+        return
+    frame = load_table(users)  # type: ignore[arg-type]
+    column = str(model.state.columns.get("user"))
+    ids = frame[column] if column in frame.columns else frame.iloc[:, 0]
+    ids = ids.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+    table = model.recommend_many(ids.tolist(), k, exclude_seen=not include_seen)
+    unknown = sum(not model.knows(u) for u in ids)
+    if unknown:
+        err.print(f"[yellow]{unknown} users were not seen in training: they get the most popular items.[/]")
+    _print(table, output)
+
+
+def _print(table: Any, output: Path | None) -> None:
+    if output is None:
+        out.print(table.to_csv(index=False), end="", highlight=False)
+        return
+    write_table(table, output)
+    err.print(f"Wrote {len(table)} rows to {output}")
