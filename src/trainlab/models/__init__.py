@@ -5,6 +5,7 @@ from trainlab.models import (  # noqa: F401  (imported to register)
     catboost,
     lightgbm,
     linear,
+    nbsvm,
     neighbors,
     neural,
     svm,

@@ -19,7 +19,7 @@ SPEC = register(ModelSpec(
     key="linear",
     names={"default": "Logistic regression", "regression": "Ridge regression"},
     tasks=("binary", "multiclass", "regression"),
-    recipe="scaled",
+    recipe="sparse",
     build=build,
     defaults={"C": 1.0, "alpha": 1.0, "class_weight": None},
     space={"C": Param("float", 1e-3, 100.0, log=True, tasks=("binary", "multiclass")),

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec
+from trainlab.models.registry import ModelSpec, with_text
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
@@ -80,7 +80,9 @@ class Scheduler:
     def run(self, families: list[ModelSpec]) -> SearchResult:
         """Defaults, tuning and ensemble, stopping when the budget is spent; returns everything recorded."""
         chosen = []
+        has_text = bool(self.data.schema.by_role("text"))
         for spec in families:
+            spec = with_text(spec) if has_text else spec
             if spec.cost > self.plan.max_cost:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
             else:
