@@ -22,7 +22,7 @@ from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 class NBLogistic(ClassifierMixin, BaseEstimator):
     """Logistic regression on log-count-ratio-scaled features; one-vs-rest for more than two classes."""
 
-    def __init__(self, *, C: float = 4.0, alpha: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, *, C: float = 16.0, alpha: float = 1.0, seed: int = 0) -> None:
         self.C = C
         self.alpha = alpha
         self.seed = seed
@@ -38,7 +38,7 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
         for cls in targets:
             mine = y == cls
             ratio = np.where(nonneg, self._ratio(x, mine, w), 1.0)
-            model = LogisticRegression(C=self.C, max_iter=2000, random_state=self.seed)
+            model = LogisticRegression(C=self.C, solver="liblinear", random_state=self.seed)
             model.fit(x.multiply(ratio).tocsr(), mine.astype(int), sample_weight=w)
             coefs.append(model.coef_[0] * ratio)
             intercepts.append(model.intercept_[0])
@@ -76,7 +76,7 @@ SPEC = register(ModelSpec(
     tasks=("binary", "multiclass"),
     recipe="sparse",
     build=build,
-    defaults={"C": 4.0, "alpha": 1.0, "class_weight": None},
+    defaults={"C": 16.0, "alpha": 1.0, "class_weight": None},
     space={"C": Param("float", 0.05, 100.0, log=True), "alpha": Param("float", 0.05, 5.0, log=True),
            "class_weight": CLASS_WEIGHT},
     needs_text=True,

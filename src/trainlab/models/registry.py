@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.data.text import TEXT_DEFAULTS
+from trainlab.data.text import REDUCED_VOCAB, TEXT_DEFAULTS
 from trainlab.errors import ConfigError, did_you_mean
 from trainlab.models.persist import load_estimator, save_estimator
 
@@ -49,7 +49,8 @@ class ModelSpec:
     A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
     validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
-    bags of trees, and large).
+    bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
+    replace some defaults there (see ``with_text``).
     """
 
     key: str
@@ -63,6 +64,7 @@ class ModelSpec:
     load: Loader = load_estimator
     requires: str | None = None
     needs_text: bool = False
+    text_defaults: dict[str, Any] = field(default_factory=dict)
     extra: str | None = None
     max_rows: int | None = None
     sample_weight: bool = True
@@ -123,8 +125,8 @@ reduces the TF-IDF terms with TruncatedSVD first (see ``ModelSpec.with_text``)."
 def with_text(spec: ModelSpec) -> ModelSpec:
     """``spec`` on a table with text: its space and defaults gain the text settings, its cost what text adds."""
     space = {k: p for k, p in TEXT_SPACE.items() if k != "text_svd" or spec.recipe != "sparse"}
-    return replace(spec, space={**spec.space, **space},
-                   defaults={**spec.defaults, **{k: TEXT_DEFAULTS[k] for k in space}},
+    text = {k: TEXT_DEFAULTS[k] for k in space} | ({} if spec.recipe == "sparse" else {"text_vocab": REDUCED_VOCAB})
+    return replace(spec, space={**spec.space, **space}, defaults={**spec.defaults, **text, **spec.text_defaults},
                    cost=spec.cost + TEXT_COST.get(spec.recipe, 1))
 
 

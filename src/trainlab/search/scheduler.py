@@ -80,9 +80,9 @@ class Scheduler:
     def run(self, families: list[ModelSpec]) -> SearchResult:
         """Defaults, tuning and ensemble, stopping when the budget is spent; returns everything recorded."""
         chosen = []
-        has_text = bool(self.data.schema.by_role("text"))
+        if self.data.schema.by_role("text"):  # text settings join the spaces, and text's cost the costs
+            families = sorted((with_text(s) for s in families), key=lambda s: s.cost)
         for spec in families:
-            spec = with_text(spec) if has_text else spec
             if spec.cost > self.plan.max_cost:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
             else:
