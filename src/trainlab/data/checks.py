@@ -156,7 +156,8 @@ def _fix_mixed(s: pd.Series, name: str, findings: list[Finding]) -> pd.Series:
                                 "categorical.", name))
     if share == 1:
         return pd.to_numeric(s, errors="coerce")
-    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+    # any NaN stays missing (a NaN other than np.nan itself, e.g. from assigning None, too)
+    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
 
 
 def _target_errors(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> list[str]:

@@ -81,6 +81,17 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         return np.asarray([f"{self.column}_w_{t}" for t in self.word_terms_]
                           + [f"{self.column}_c_{t}" for t in self.char_terms_], dtype=object)
 
+    @property
+    def _cache(self) -> dict[str, Any]:
+        """Column pickers for the remembered counts (``tokens.py``); rebuilt on need, never saved."""
+        pickers: dict[str, Any] = self.__dict__.setdefault("_pickers", {})
+        return pickers
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_pickers", None)
+        return state
+
     def set_output(self, *, transform: str | None = None) -> TextVectorizer:
         """Output is sparse or a DataFrame already; accepted so that a ColumnTransformer can configure it."""
         return self
@@ -100,12 +111,13 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
                 continue
             tfidf = TfidfTransformer(sublinear_tf=True)
             tfidf.idf_ = idf
-            blocks.append(tfidf.transform(_term_counts(docs, kind, terms)))
+            blocks.append(tfidf.transform(_term_counts(docs, kind, terms, self._cache.setdefault(kind, {}))))
         if not blocks:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
         return sp.hstack(blocks, format="csr", dtype=np.float32)
 
     def _fit_blocks(self, docs: list[str]) -> None:
+        self.__dict__.pop("_pickers", None)
         found: list[tuple[np.ndarray, np.ndarray]] = []
         for kind, spec in self._ranges():
             found.append(_fit_block(docs, kind, spec, int(self.vocab)))
@@ -138,18 +150,38 @@ def _fit_block(docs: list[str], kind: str, spec: tuple[int, int] | None, vocab: 
     return np.asarray(names, dtype=str), np.asarray(idf, dtype=float)
 
 
-def _term_counts(docs: list[str], kind: str, terms: np.ndarray) -> sp.csr_matrix:
-    """Counts of ``terms`` (ordered by length) in ``docs``; a term these texts lack counts zero."""
-    sizes = np.fromiter((_size(str(t), kind) for t in terms), dtype=np.int64, count=len(terms))
+def _term_counts(docs: list[str], kind: str, terms: np.ndarray, cache: dict[Any, Any]) -> sp.csr_matrix:
+    """Counts of ``terms`` (ordered by length) in ``docs``; a term these texts lack counts zero.
+
+    ``cache`` keeps, per n-gram length, the matrix that picks the terms' columns out of the remembered counts;
+    it is extended when those counts gain columns.
+    """
+    if "sizes" not in cache:
+        cache["sizes"] = np.fromiter((_size(str(t), kind) for t in terms), dtype=np.int64, count=len(terms))
+    sizes = cache["sizes"]
     parts = []
     for n in np.unique(sizes):
         matrix, lookup, _ = ngram_counts(docs, kind, int(n))
-        matrix = matrix.copy()
-        matrix.resize((matrix.shape[0], matrix.shape[1] + 1))  # a last column of zeros for absent terms
-        absent = matrix.shape[1] - 1
-        columns = [lookup.get(str(t), absent) for t in terms[sizes == n]]
-        parts.append(matrix.tocsc()[:, columns])
+        picker = cache.get(int(n))
+        if picker is None or picker.shape[0] != matrix.shape[1]:
+            cache[int(n)] = _picker(terms[sizes == n], lookup, matrix.shape[1], picker)
+        parts.append(matrix @ cache[int(n)])
     return sp.hstack(parts, format="csr", dtype=np.float32)
+
+
+def _picker(wanted: np.ndarray, lookup: dict[str, int], width: int, old: sp.csr_matrix | None) -> sp.csr_matrix:
+    """A 0/1 matrix from the first ``width`` remembered columns to ``wanted`` terms; only the terms ``old`` lacks
+    are looked up again (remembered columns never move, they are only added to)."""
+    found = old.tocoo() if old is not None else None
+    rows = [] if found is None else found.row.tolist()
+    cols = [] if found is None else found.col.tolist()
+    known = set(cols)
+    for j, term in enumerate(wanted):
+        column = lookup.get(str(term), width) if j not in known else width
+        if column < width:
+            rows.append(column)
+            cols.append(j)
+    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(width, len(wanted)))
 
 
 def _docs(texts: Any) -> list[str]:
