@@ -18,7 +18,8 @@ from trainlab.models.persist import load_sklearn, save_sklearn
 
 GOOD = ["superb", "moving", "delightful"]
 BAD = ["tedious", "clumsy", "lifeless"]
-FILLER = ["the", "film", "is", "a", "story", "about", "a", "family", "and", "the", "town", "where", "they", "live", "in", "winter"]
+FILLER = ["the", "film", "is", "a", "story", "about", "a", "family", "and", "the", "town", "where", "they", "live",
+          "in", "winter"]
 
 
 def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -101,9 +102,36 @@ def test_run_learns_planted_words_and_explains_them(tmp_path) -> None:
     run = trainlab.train(frame, target="verdict", max_trials=4, models=("linear", "nbsvm", "lightgbm"),
                          out_dir=tmp_path, seed=0, report=False)
     assert run.test_metrics["accuracy"] >= 0.95
-    predictor = trainlab.Predictor.load(run.bundle_path) if hasattr(trainlab, "Predictor") else run.predictor
+    predictor = trainlab.Predictor.load(run.bundle_path)
     rows = pd.DataFrame({"review": ["a superb and delightful story", "tedious, clumsy and lifeless"],
                          "length": [0.0, 0.0]})
     assert list(predictor.predict(rows)) == ["fresh", "rotten"]
     families = {c.get("family") for c in predictor.manifest.members}
     assert families & {"linear", "nbsvm", "lightgbm"}
+    explained = predictor.explain(rows, top=3)
+    words = explained[0]["words"]["review"]["words"]
+    assert words[0]["word"] in ("superb", "delightful")
+    assert words[0]["weight"] * (1 if explained[0]["explained_class"] == "fresh" else -1) > 0
+
+
+def test_word_weights_of_a_linear_model_are_exact_and_find_the_planted_words() -> None:
+    from trainlab.evaluate.words import word_weights
+    from trainlab.models import get_spec
+    from trainlab.models.fitted import fit_model
+    from trainlab.models.registry import with_text
+
+    frame = reviews(200)
+    schema = infer_schema(frame, "verdict")
+    features = make_features(frame, schema)
+    y = np.array([schema.classes.index(v) for v in frame["verdict"]])
+    spec = with_text(get_spec("linear"))
+    model = fit_model(spec, spec.defaults, schema, features, y, None, 0)
+    explained = np.ones(3, dtype=int)  # log-odds of 'rotten', the second class
+    found = word_weights(model, features.head(3), "review", explained, top=1000)
+    block = model.preprocessor.output_indices_["text:review"]
+    prepared = model.preprocessor.transform(features.head(3))[:, block]
+    totals = np.asarray(prepared @ model.estimator.coef_[0, block]).ravel()
+    for row, total, verdict in zip(found, totals, frame["verdict"].head(3), strict=True):
+        assert sum(w["weight"] for w in row) == pytest.approx(total, abs=1e-6)
+        assert row[0]["word"] in (BAD if verdict == "rotten" else GOOD)
+        assert (row[0]["weight"] > 0) == (verdict == "rotten")
