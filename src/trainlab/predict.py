@@ -82,16 +82,16 @@ class Predictor:
         features = make_features(self.schema.check_rows(frame), self.schema)
         stored = (self.manifest.extras.get("background") if self.manifest else None) or []
         background = pd.DataFrame(stored, columns=features.columns).astype(features.dtypes.to_dict()) if stored else features
-        rows = explain_rows(self.model, features, background, self.classes, self._context(), top=top)
+        explanations = explain_rows(self.model, features, background, self.classes, self._context(), top=top)
         texts = self.schema.by_role("text")
-        if texts and rows:
+        if texts and explanations:
             explained = explained_classes(self.model.output(features), self.task, self._context().positive_index)
             for column in texts:
                 method = "exact (linear)" if is_exact(self.model, column) else "occlusion (each word left out)"
-                for entry, words in zip(rows, word_weights(self.model, features, column, explained,
+                for entry, words in zip(explanations, word_weights(self.model, features, column, explained,
                                                            top=max(top, TOP_WORDS)), strict=True):
                     entry.setdefault("words", {})[column] = {"method": method, "words": words}
-        return rows
+        return explanations
 
     def predictions_table(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows' predictions as a table: 'prediction', plus 'proba_<class>' columns for classifiers."""

@@ -133,7 +133,8 @@ def _fit_block(docs: list[str], kind: str, spec: tuple[int, int] | None, vocab: 
     """The ``vocab`` most frequent terms of one block (ordered by length, then by first appearance) and their idf."""
     if spec is None:
         return np.asarray([], dtype=str), np.zeros(0)
-    counts, names = [], []
+    counts: list[sp.csr_matrix] = []
+    names: list[str] = []
     for n in range(spec[0], spec[1] + 1):
         matrix, _, terms = ngram_counts(docs, kind, n)
         present = np.flatnonzero(matrix.getnnz(axis=0))

@@ -137,7 +137,7 @@ def text_summary(model: Any, features: pd.DataFrame, wrong: np.ndarray, classes:
                  column: str) -> dict[str, Any]:
     """For the report: the word terms that weigh most per class (linear members), and the share of wrong
     predictions by text length (words, in quantile bins)."""
-    lengths = features[column].astype(str).str.split().str.len().to_numpy()
+    lengths = np.asarray([len(str(v).split()) for v in features[column]])
     edges = np.unique(np.quantile(lengths, np.linspace(0, 1, LENGTH_BINS + 1)))
     bins = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, max(len(edges) - 2, 0))
     by_length = [{"words": f"{int(edges[b])}-{int(edges[min(b + 1, len(edges) - 1)])}", "rows": int((bins == b).sum()),
