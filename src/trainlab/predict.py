@@ -14,8 +14,12 @@ from trainlab.data.load import load_table
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import Schema
 from trainlab.errors import ConfigError
+from trainlab.evaluate.contributions import explained_classes
 from trainlab.evaluate.importance import explain_rows
 from trainlab.evaluate.metrics import Context, predicted_labels
+from trainlab.evaluate.words import is_exact, word_weights
+
+TOP_WORDS = 10
 
 
 class Predictor:
@@ -72,12 +76,22 @@ class Predictor:
         return pd.DataFrame(self.output(rows), columns=[str(c) for c in self.classes])
 
     def explain(self, rows: pd.DataFrame | str | Path, top: int = 5) -> list[dict[str, Any]]:
-        """Each row's prediction with its ``top`` contributing features: value, contribution and direction."""
+        """Each row's prediction with its ``top`` contributing features: value, contribution and direction; for
+        text columns, also ``words``: the words that pushed it, with signed weights (``evaluate/words.py``)."""
         frame = rows if isinstance(rows, pd.DataFrame) else load_table(rows)
         features = make_features(self.schema.check_rows(frame), self.schema)
         stored = (self.manifest.extras.get("background") if self.manifest else None) or []
         background = pd.DataFrame(stored, columns=features.columns).astype(features.dtypes.to_dict()) if stored else features
-        return explain_rows(self.model, features, background, self.classes, self._context(), top=top)
+        explanations = explain_rows(self.model, features, background, self.classes, self._context(), top=top)
+        texts = self.schema.by_role("text")
+        if texts and explanations:
+            explained = explained_classes(self.model.output(features), self.task, self._context().positive_index)
+            for column in texts:
+                method = "exact (linear)" if is_exact(self.model, column) else "occlusion (each word left out)"
+                for entry, words in zip(explanations, word_weights(self.model, features, column, explained,
+                                                           top=max(top, TOP_WORDS)), strict=True):
+                    entry.setdefault("words", {})[column] = {"method": method, "words": words}
+        return explanations
 
     def predictions_table(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows' predictions as a table: 'prediction', plus 'proba_<class>' columns for classifiers."""

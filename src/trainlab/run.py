@@ -117,7 +117,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     metric = resolve_metric(config.metric, schema.task)
     split = make_split(checked.frame, schema, config.split, config.seed)
     training = _training_data(checked, split, config)
-    families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models)
+    families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models,
+                                        has_text=bool(schema.by_role("text")))
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none

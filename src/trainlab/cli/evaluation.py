@@ -47,6 +47,11 @@ def explain(
             colour = "green" if c["contribution"] > 0 else "red"
             out.print(f"  [{colour}]{c['contribution']:+.4f}[/] {c['feature']} = {c['value']!r} "
                       f"({c['direction']} the {entry['unit']})", highlight=False)
+        for column, found in entry.get("words", {}).items():
+            out.print(f"  words of {column} that pushed it, in log-odds ({found['method']}):", highlight=False)
+            for w in found["words"]:
+                out.print(f"    [{'green' if w['weight'] > 0 else 'red'}]{w['weight']:+.4f}[/] {w['word']}",
+                          highlight=False)
     if len(rows) > limit:
         err.print(f"Explained the first {limit} of {len(rows)} rows; use --limit to explain more.")
     if explained:

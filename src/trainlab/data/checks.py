@@ -13,6 +13,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from trainlab.config import TrainConfig
 from trainlab.data.schema import Schema, infer_schema
+from trainlab.data.text import MAX_TEXT_CHARS
 from trainlab.errors import DataError, did_you_mean, list_names, raise_all
 
 MIN_ROWS = 10
@@ -58,7 +59,7 @@ def check_data(frame: pd.DataFrame, config: TrainConfig) -> CheckedData:
     _column_findings(frame, schema, findings)
     if not schema.features:
         errors.append(
-            "No usable feature left: every column other than the target is constant, empty, an ID or free text "
+            "No usable feature left: every column other than the target is constant, empty or an ID "
             f"({list_names([f'{c.name} ({c.role})' for c in schema.columns]) or 'no other columns'}). "
             "Add columns that describe each row."
         )
@@ -158,7 +159,8 @@ def _fix_mixed(s: pd.Series, name: str, findings: list[Finding]) -> pd.Series:
                                 "categorical.", name))
     if share == 1:
         return pd.to_numeric(s, errors="coerce")
-    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+    # any NaN stays missing (a NaN other than np.nan itself, e.g. from assigning None, too)
+    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
 
 
 def _target_errors(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> list[str]:
@@ -202,11 +204,31 @@ def _column_findings(frame: pd.DataFrame, schema: Schema, findings: list[Finding
         elif col.role == "id":
             findings.append(Finding("info", "id_column", f"Column '{col.name}' is dropped: {col.note}.", col.name))
         elif col.role == "text":
-            findings.append(Finding("info", "text_column", f"Column '{col.name}' is set aside: {col.note}.", col.name))
+            findings.extend(_text_findings(frame[col.name], col.name))
         elif col.role == "categorical" and col.n_unique > 50 and col.n_unique > 0.1 * len(frame):
             findings.append(Finding("warning", "high_cardinality",
                                     f"Column '{col.name}' has {col.n_unique} distinct values for {len(frame)} rows; "
                                     "rare values are grouped. Consider a coarser version of it.", col.name))
+
+
+def _text_findings(values: pd.Series, name: str) -> list[Finding]:
+    """A text column: said as such, with its empty texts counted and its over-long texts said to be cut."""
+    texts = values.where(values.notna(), "").astype(str)
+    found = [Finding("info", "text_column", f"Column '{name}' is free text: the models read its words and "
+                                            f"characters (TF-IDF; median {int(texts.str.len().median())} characters).",
+                     name)]
+    empty = int((texts.str.strip() == "").sum())
+    if empty:
+        found.append(Finding("warning", "empty_text", f"Column '{name}' has {empty} empty text(s) "
+                                                      f"({empty / len(texts):.1%} of the rows); they count as no words. "
+                                                      "Fill them in if the text is known.", name))
+    long = int((texts.str.len() > MAX_TEXT_CHARS).sum())
+    if long:
+        found.append(Finding("warning", "long_text", f"Column '{name}' has {long} text(s) longer than "
+                                                     f"{MAX_TEXT_CHARS} characters; only their first {MAX_TEXT_CHARS} "
+                                                     "are read (the longest has "
+                                                     f"{int(texts.str.len().max())}).", name))
+    return found
 
 
 def _leakage_findings(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
@@ -219,6 +241,8 @@ def _leakage_findings(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
     target = pd.factorize(y)[0] if classify else y.to_numpy(dtype=float)
     found = []
     for col in schema.features:
+        if col.role == "text":  # one text per row: as codes it predicts nothing, and its words are the point
+            continue
         x = sample[col.name]
         # Trees handle missing values natively; a sentinel such as -1e300 overflows their float32 inputs.
         codes = pd.factorize(x)[0] if col.role != "numeric" else pd.to_numeric(x, errors="coerce")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trainlab.data.folders import read_class_folder
 from trainlab.errors import DataError
 
 FORMATS = {
@@ -44,8 +45,8 @@ def _read_file(path: Path) -> pd.DataFrame:
             near = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() in FORMATS)[:5]
             hint = f" Files here: {', '.join(near)}." if near else ""
         raise DataError(f"File '{path}' not found. Check the path.{hint}")
-    if path.is_dir():
-        raise DataError(f"'{path}' is a folder, not a data file. Give the path of a CSV, Parquet, Excel or JSON file.")
+    if path.is_dir():  # one subfolder per class of .txt files
+        return read_class_folder(path)
     if path.stat().st_size == 0:
         raise DataError(f"File '{path}' is empty (0 bytes). Export the table again.")
     kind = FORMATS.get(path.suffix.lower())

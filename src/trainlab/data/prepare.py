@@ -7,6 +7,7 @@ time. The recipes are fitted inside each fold on training rows only.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,10 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from trainlab.data.schema import Schema
+from trainlab.data.text import TEXT_DEFAULTS, TextVectorizer, clean_texts
 
-RECIPES = ("scaled", "tree", "booster", "catboost")
+RECIPES = ("sparse", "scaled", "tree", "booster", "catboost")
+"""'sparse' is 'scaled' for linear models: the same columns, with text as sparse TF-IDF rather than SVD components."""
 TRUE_WORDS = {"true", "yes", "y", "t", "1"}
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
 DATE_ATTRIBUTES = {"dayofweek": "day_of_week"}  # the feature keeps its name; pandas 4 drops .dt.dayofweek
@@ -41,6 +44,8 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                 when = pd.to_datetime(s, errors="coerce", format="mixed")
             for part in DATE_PARTS:
                 out[f"{col.name}_{part}"] = getattr(when.dt, DATE_ATTRIBUTES.get(part, part)).astype(float)
+        elif col.role == "text":
+            out[col.name] = clean_texts(s).astype(object)
         else:
             out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
                 lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
@@ -48,7 +53,7 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
 
 
 def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
-    """Names of the numeric and the categorical columns that ``make_features`` produces."""
+    """Names of the numeric and the categorical columns that ``make_features`` produces (text columns aside)."""
     numeric: list[str] = []
     categorical: list[str] = []
     for col in schema.features:
@@ -56,15 +61,20 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
             numeric += [f"{col.name}_{part}" for part in DATE_PARTS]
         elif col.role == "categorical":
             categorical.append(col.name)
-        else:
+        elif col.role != "text":
             numeric.append(col.name)
     return numeric, categorical
 
 
-def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
-    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster' or 'catboost'."""
+def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None = None,
+                       seed: int = 0) -> ColumnTransformer:
+    """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster' or 'catboost'.
+
+    Text columns become TF-IDF terms (sparse, for the 'sparse' recipe) or their SVD components (the others);
+    ``text`` holds the ``text_*`` settings (``TEXT_DEFAULTS`` for those it lacks).
+    """
     numeric, categorical = feature_groups(schema)
-    if recipe == "scaled":
+    if recipe in ("scaled", "sparse"):
         num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                         ("scale", StandardScaler())])
         cat = Pipeline([("impute", SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)),
@@ -81,9 +91,22 @@ def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
         cat = SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)
     else:
         raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
-    transformer = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)],
-                                    verbose_feature_names_out=False, remainder="drop")
-    return transformer.set_output(transform="pandas")
+    texts = schema.by_role("text")
+    settings = {**TEXT_DEFAULTS, **(text or {})}
+    sparse = recipe == "sparse" and bool(texts)
+    blocks = [("num", num, numeric), ("cat", cat, categorical)]
+    blocks += [(f"text:{name}", TextVectorizer(column=name, words=settings["text_words"], chars=settings["text_chars"],
+                                               vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"],
+                                               seed=seed), [name]) for name in texts]
+    transformer = ColumnTransformer(blocks, verbose_feature_names_out=False, remainder="drop",
+                                    sparse_threshold=1.0 if sparse else 0.0)
+    return transformer if sparse else transformer.set_output(transform="pandas")
+
+
+def text_settings(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A family's parameters split into its own and the ``text_*`` settings of its preprocessing."""
+    own = {k: v for k, v in params.items() if not k.startswith("text_")}
+    return own, {k: v for k, v in params.items() if k.startswith("text_")}
 
 
 def _ordinal() -> Pipeline:

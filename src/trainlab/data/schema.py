@@ -13,7 +13,7 @@ import pandas as pd
 from trainlab.errors import DataError, SchemaError, did_you_mean, list_names
 
 ROLES = ("numeric", "categorical", "boolean", "datetime", "text", "id", "constant", "empty")
-FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime")
+FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime", "text")
 ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|index|idx)$|^(id|uuid|guid)[_\s-]|^row(_?num(ber)?)?$", re.I)
 BOOL_WORDS = {frozenset({"true", "false"}), frozenset({"yes", "no"}), frozenset({"y", "n"}), frozenset({"t", "f"})}
 MAX_CATEGORIES_STORED = 200
@@ -156,7 +156,7 @@ def infer_column(s: pd.Series, name: str) -> ColumnInfo:
         if n_unique == len(non_missing) and len(non_missing) >= 20 and text.str.count(r"\s").mean() < 1:
             info.role, info.note = "id", "a key, unique per row"
         elif n_unique > 0.5 * len(non_missing) and text.map(lambda v: len(v.split())).mean() >= 4:
-            info.role, info.note = "text", "free text; not used by the models yet"
+            info.role, info.note = "text", "free text, read as words and characters"
         else:
             info.role = "categorical"
             top = text.value_counts().index[:MAX_CATEGORIES_STORED]

@@ -25,6 +25,7 @@ from trainlab.evaluate.errors import confident_mistakes, confusion, segment_erro
 from trainlab.evaluate.importance import feature_importance
 from trainlab.evaluate.metrics import Context, compute_metrics, predicted_labels, resolve_metric
 from trainlab.evaluate.uncertainty import paired_difference
+from trainlab.evaluate.words import text_summary
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec
 
@@ -108,6 +109,8 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     result["segments"] = segment_errors(features.reset_index(drop=True), wrong,
                                         importance.ranking()[:SEGMENT_FEATURES]) if enough else []
     result["error_measure"] = "mean absolute error" if schema.task == "regression" else "share of wrong predictions"
+    if classes:
+        result["text"] = [text_summary(model, features, wrong, classes, c) for c in schema.by_role("text")]
     return result
 
 

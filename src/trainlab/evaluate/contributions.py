@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 SAMPLING_PERMUTATIONS = 8
 
@@ -109,8 +110,14 @@ def _single(model: Any, features: pd.DataFrame, background: pd.DataFrame,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = model.preprocessor.transform(features)
-        found = _tree_shap(estimator, prepared)
-        if found is None:
+        columns = list(prepared.columns) if isinstance(prepared, pd.DataFrame) else \
+            list(model.preprocessor.get_feature_names_out())
+        found = None if sp.issparse(prepared) else _tree_shap(estimator, prepared)
+        if found is None and sp.issparse(prepared):
+            found = _linear_sparse(estimator, prepared, model.preprocessor.transform(background),
+                                   _sources(columns, list(features.columns)))
+            columns = list(features.columns)
+        elif found is None:
             found = _linear(estimator, prepared, model.preprocessor.transform(background))
     if found is None:
         return None
@@ -121,7 +128,7 @@ def _single(model: Any, features: pd.DataFrame, background: pd.DataFrame,
         picked = raw[:, 0, :] * np.where(explained == 1, 1.0, -1.0)[:, None]
     else:
         picked = raw[np.arange(len(raw)), explained, :]
-    values = _to_features(picked[:, :-1], list(prepared.columns), list(features.columns))
+    values = _to_features(picked[:, :-1], columns, list(features.columns))
     unit = "predicted value" if explained is None else "log-odds"
     return Contributions(values, picked[:, -1], list(features.columns), unit, method, explained)
 
@@ -162,17 +169,43 @@ def _linear(estimator: Any, prepared: pd.DataFrame, background: pd.DataFrame) ->
     return np.concatenate([values, base[:, :, None]], axis=2), "exact linear contributions"
 
 
-def _to_features(values: np.ndarray, prepared: list[str], features: list[str]) -> np.ndarray:
-    """Sum the contributions of prepared columns (one-hot, missing indicators) into their input feature."""
+def _linear_sparse(estimator: Any, prepared: Any, background: Any, sources: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """Exact linear contributions on sparse columns (text terms), summed per input feature as they are computed:
+    a dense rows x columns matrix would not fit in memory."""
+    coef = getattr(estimator, "coef_", None)
+    if coef is None or not hasattr(estimator, "intercept_"):
+        return None
+    coef = np.atleast_2d(np.asarray(coef, dtype=float))
+    intercept = np.atleast_1d(np.asarray(estimator.intercept_, dtype=float))
+    n_groups = int(sources.max(initial=-1)) + 1
+    kept = np.flatnonzero(sources >= 0)
+    groups = sp.csr_matrix((np.ones(len(kept)), (kept, sources[kept])), shape=(len(sources), n_groups))
+    x = sp.csr_matrix(prepared, dtype=float)
+    mean = np.asarray(sp.csr_matrix(background, dtype=float).mean(axis=0)).ravel()
+    values = np.stack([(x.multiply(c).tocsr() @ groups).toarray() - groups.T @ (mean * c) for c in coef], axis=1)
+    base = np.broadcast_to(intercept + coef @ mean, (x.shape[0], coef.shape[0]))
+    return np.concatenate([values, base[:, :, None]], axis=2), "exact linear contributions"
+
+
+def _sources(prepared: list[str], features: list[str]) -> np.ndarray:
+    """The input feature each prepared column comes from (one-hot, missing indicators, text terms); -1 if none."""
     index = {name: i for i, name in enumerate(features)}
     by_length = sorted(features, key=len, reverse=True)
-    out = np.zeros((values.shape[0], len(features)))
+    out = np.full(len(prepared), -1)
     for j, name in enumerate(prepared):
         source = name.removeprefix("missingindicator_")
         if source not in index:
             source = next((f for f in by_length if name.startswith(f"{f}_")), "")
-        if source in index:
-            out[:, index[source]] += values[:, j]
+        out[j] = index.get(source, -1)
+    return out
+
+
+def _to_features(values: np.ndarray, prepared: list[str], features: list[str]) -> np.ndarray:
+    """Sum the contributions of prepared columns (one-hot, missing indicators) into their input feature."""
+    out = np.zeros((values.shape[0], len(features)))
+    for j, source in enumerate(_sources(prepared, features)):
+        if source >= 0:
+            out[:, source] += values[:, j]
     return out
 
 

@@ -10,6 +10,7 @@ from trainlab.models import (  # noqa: F401  (imported to register)
     lightgbm,
     linear,
     mf,
+    nbsvm,
     neighbors,
     neural,
     popularity,

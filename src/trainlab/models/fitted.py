@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.data.prepare import build_preprocessor
+from trainlab.data.prepare import build_preprocessor, text_settings
 from trainlab.data.schema import Schema
 from trainlab.models.registry import ModelSpec, get_spec, model_output
 
@@ -44,11 +44,12 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     """Fit the family's preprocessing recipe and estimator on these rows only.
 
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
-    A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``.
+    A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``;
+    ``text_*`` parameters configure the preprocessing of text columns.
     """
-    preprocessor = build_preprocessor(schema, spec.recipe)
+    family_params, text = text_settings(params)
+    preprocessor = build_preprocessor(schema, spec.recipe, text, seed)
     best_rounds = None
-    family_params = dict(params)
     balance = family_params.pop("class_weight", None)
     with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
         warnings.simplefilter("ignore")

@@ -44,6 +44,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
     "trainlab.models.trees.CategoricalHGBClassifier",
+    "trainlab.models.nbsvm.NBLogistic",
+    "trainlab.data.text.TextVectorizer",
     # histogram boosting's own encoder of categorical columns (a partial of check_array, nothing else)
     "functools.partial",
     "sklearn.utils.validation.check_array",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from trainlab.data.text import REDUCED_VOCAB, TEXT_DEFAULTS
 from trainlab.errors import ConfigError, did_you_mean
 from trainlab.models.persist import load_estimator, save_estimator
 
@@ -48,7 +49,8 @@ class ModelSpec:
     A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
     validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
-    bags of trees, and large).
+    bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
+    replace some defaults there (see ``with_text``).
     """
 
     key: str
@@ -61,6 +63,8 @@ class ModelSpec:
     save: Saver = save_estimator
     load: Loader = load_estimator
     requires: str | None = None
+    needs_text: bool = False
+    text_defaults: dict[str, Any] = field(default_factory=dict)
     extra: str | None = None
     max_rows: int | None = None
     sample_weight: bool = True
@@ -81,10 +85,12 @@ class ModelSpec:
         return replace(self, space={k: p for k, p in self.space.items() if k not in dropped},
                        defaults={k: v for k, v in self.defaults.items() if k not in dropped})
 
-    def skip_reason(self, task: str, n_rows: int) -> str | None:
+    def skip_reason(self, task: str, n_rows: int, has_text: bool = False) -> str | None:
         """Why this family cannot run here, or None when it can."""
         if task not in self.tasks:
             return f"does not support {task} tasks"
+        if self.needs_text and not has_text:
+            return "reads text columns only, and the table has none"
         if self.requires and importlib.util.find_spec(self.requires) is None:
             return f"needs '{self.requires}': pip install 'trainlab[{self.extra}]'"
         if self.max_rows is not None and n_rows > self.max_rows:
@@ -102,6 +108,26 @@ class BoosterAdapter:
         self.params = params
         self.seed = seed
         self.n_jobs = n_jobs
+
+
+TEXT_SPACE: dict[str, Param] = {
+    "text_words": Param("choice", choices=("1-1", "1-2", "1-3")),
+    "text_chars": Param("choice", choices=("off", "2-4", "2-5", "1-5", "3-6")),
+    "text_vocab": Param("int", 5_000, 300_000, log=True),
+    "text_svd": Param("int", 16, 256, log=True),
+}
+"""Text settings every family searches when the table has text ('text_svd' only where text is reduced)."""
+TEXT_COST = {"sparse": 0}
+"""What text adds to a family's cost, by recipe: nothing for sparse linear models; one for every recipe that
+reduces the TF-IDF terms with TruncatedSVD first (see ``ModelSpec.with_text``)."""
+
+
+def with_text(spec: ModelSpec) -> ModelSpec:
+    """``spec`` on a table with text: its space and defaults gain the text settings, its cost what text adds."""
+    space = {k: p for k, p in TEXT_SPACE.items() if k != "text_svd" or spec.recipe != "sparse"}
+    text = {k: TEXT_DEFAULTS[k] for k in space} | ({} if spec.recipe == "sparse" else {"text_vocab": REDUCED_VOCAB})
+    return replace(spec, space={**spec.space, **space}, defaults={**spec.defaults, **text, **spec.text_defaults},
+                   cost=spec.cost + TEXT_COST.get(spec.recipe, 1))
 
 
 REGISTRY: dict[str, ModelSpec] = {}
@@ -123,7 +149,7 @@ def get_spec(key: str) -> ModelSpec:
 
 
 def select_families(task: str, n_rows: int, include: tuple[str, ...] | None,
-                    exclude: tuple[str, ...]) -> tuple[list[ModelSpec], dict[str, str]]:
+                    exclude: tuple[str, ...], has_text: bool = False) -> tuple[list[ModelSpec], dict[str, str]]:
     """Families to train, cheapest first, and the skipped ones with their reason."""
     for key in (*(include or ()), *exclude):
         get_spec(key)
@@ -131,10 +157,10 @@ def select_families(task: str, n_rows: int, include: tuple[str, ...] | None,
     for spec in sorted(REGISTRY.values(), key=lambda s: s.cost):
         if (include is not None and spec.key not in include) or spec.key in exclude:
             continue
-        reason = spec.skip_reason(task, n_rows)
+        reason = spec.skip_reason(task, n_rows, has_text)
         if reason is None:
             chosen.append(spec)
-        elif task in spec.tasks or include is not None:
+        elif (task in spec.tasks and not spec.needs_text) or include is not None:
             skipped[spec.key] = reason
     if not chosen:
         raise ConfigError(f"No model family can run on this {task} task: "

@@ -23,6 +23,7 @@ from trainlab.data.prepare import RECIPES, make_features
 from trainlab.data.schema import Schema, infer_schema
 from trainlab.models import REGISTRY, ModelSpec, model_output
 from trainlab.models.fitted import TrainedModel, fit_model
+from trainlab.models.registry import with_text
 
 N_ROWS = 90
 SEED = 3
@@ -40,11 +41,12 @@ def case_id(case: tuple[str, str]) -> str:
 
 def skip_reason(key: str, task: str) -> str | None:
     """Why the family cannot be checked on this machine (e.g. its extra is missing), or None."""
-    return REGISTRY[key].skip_reason(task, N_ROWS)
+    return REGISTRY[key].skip_reason(task, N_ROWS, has_text=True)
 
 
-def sample_table(task: str, n: int = N_ROWS, seed: int = SEED) -> tuple[pd.DataFrame, Schema]:
-    """A small table with numbers, missing values, a category and a date, and a learnable target."""
+def sample_table(task: str, n: int = N_ROWS, seed: int = SEED, text: bool = False) -> tuple[pd.DataFrame, Schema]:
+    """A small table with numbers, missing values, a category and a date, and a learnable target; with ``text``,
+    also a free-text column whose words follow the target."""
     rng = np.random.default_rng(seed)
     x1, x2 = rng.normal(size=n), rng.normal(size=n)
     colour = rng.choice(["red", "green", "blue"], n)
@@ -58,6 +60,10 @@ def sample_table(task: str, n: int = N_ROWS, seed: int = SEED) -> tuple[pd.DataF
     frame = pd.DataFrame({"x1": x1, "x2": x2, "colour": colour,
                           "day": pd.date_range("2024-01-01", periods=n, freq="D"), "y": y})
     frame.loc[::9, "x2"] = np.nan
+    if text:
+        words = np.where(signal > 0.3, "bright warm", "dull cold")
+        filler = rng.choice(["a note on the day", "written by the clerk", "seen at the desk today"], n)
+        frame["note"] = [f"{f} {w} {i}" for i, (f, w) in enumerate(zip(filler, words, strict=True))]
     return frame, infer_schema(frame, "y", task=task)
 
 
@@ -88,10 +94,10 @@ def check_family(key: str, task: str) -> None:
     """Fit on a small table, then: valid outputs with the defaults and with the low end of the search space,
     repeatable with the seed, weights accepted, unseen values handled, a save/load round trip giving the same
     outputs, and (multiclass) a class absent from the training rows."""
-    spec = REGISTRY[key]
+    spec = with_text(REGISTRY[key]) if REGISTRY[key].needs_text else REGISTRY[key]
     where = f"family {key!r} on {task}"
     check_declaration(spec)
-    frame, schema = sample_table(task)
+    frame, schema = sample_table(task, text=spec.needs_text)
     features, y = make_features(frame, schema), encoded(frame, schema)
     model = fit_model(spec, spec.defaults, schema, features, y, None, SEED)
     out = model.output(features)
