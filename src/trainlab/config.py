@@ -90,6 +90,8 @@ class TrainConfig:
     out_dir: Path = Path("runs")
     name: str | None = None
     ray: str | None = None
+    exportable: bool = False
+    """Train only families whose models export to ONNX (``trainlab export --format onnx``)."""
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()

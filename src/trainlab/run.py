@@ -32,7 +32,7 @@ from trainlab.evaluate.threshold import choose_threshold
 from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibration
 from trainlab.models.fitted import fit_model
 from trainlab.models.missing import with_gap_filling
-from trainlab.models.registry import get_spec, select_families
+from trainlab.models.registry import exportable_families, get_spec, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_report
 from trainlab.search.budget import Budget
@@ -115,6 +115,9 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     split = make_split(checked.frame, schema, config.split, config.seed)
     training = _training_data(checked, split, config)
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models)
+    if config.exportable:
+        families, unexportable = exportable_families(families, schema.by_role("categorical"), schema.by_role("datetime"))
+        skipped.update(unexportable)
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none

@@ -12,14 +12,14 @@ import warnings
 import typer
 from rich.markup import escape
 
-from trainlab.cli import evaluation, lifecycle, serving, training
+from trainlab.cli import evaluation, exporting, lifecycle, serving, training
 from trainlab.cli.console import err
 from trainlab.errors import TrainlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn a labeled table into a trained, evaluated, explained model, in one command.")
 for command in (training.train, training.predict, training.doctor, evaluation.report, evaluation.explain,
-                evaluation.evaluate, serving.serve, lifecycle.monitor, lifecycle.retrain):
+                evaluation.evaluate, exporting.export, serving.serve, lifecycle.monitor, lifecycle.retrain):
     app.command()(command)
 app.add_typer(lifecycle.models_app, name="models")
 

@@ -43,6 +43,8 @@ def train(
         help="Run the trials on a Ray cluster: auto (RAY_ADDRESS or the one started on this machine) or HOST:PORT. "
              "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,
     device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
+    exportable: Annotated[bool, typer.Option(
+        "--exportable", help="Only families whose models export to ONNX (trainlab export --format onnx).")] = False,
     refit_full: Annotated[bool, typer.Option(
         help="After testing, refit the best model on all rows (test rows included) before saving.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder that holds run folders.")] = Path("runs"),
@@ -73,7 +75,7 @@ def train(
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
-                         device=device, out_dir=out_dir, name=name, ray=ray)
+                         device=device, out_dir=out_dir, name=name, ray=ray, exportable=exportable)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))

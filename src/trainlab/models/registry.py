@@ -49,6 +49,10 @@ class ModelSpec:
     validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
     bags of trees, and large).
+
+    ``onnx`` names the converter ``trainlab.export`` writes the family's models with ('skl2onnx', 'lightgbm',
+    'xgboost', 'catboost' or 'torch'; None: they cannot be exported), and ``onnx_numeric_only`` says that it
+    takes numeric and boolean features only.
     """
 
     key: str
@@ -68,6 +72,8 @@ class ModelSpec:
     early_stop: EarlyStopper | None = None
     rounds_param: str = ""
     bag: bool = True
+    onnx: str | None = None
+    onnx_numeric_only: bool = False
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""
@@ -89,6 +95,15 @@ class ModelSpec:
             return f"needs '{self.requires}': pip install 'trainlab[{self.extra}]'"
         if self.max_rows is not None and n_rows > self.max_rows:
             return f"too slow on {n_rows} training rows (limit {self.max_rows})"
+        return None
+
+    def export_problem(self, categorical: list[str]) -> str | None:
+        """Why this family's models on data with these categorical columns cannot be exported to ONNX, or None."""
+        if self.onnx is None:
+            return "does not export to ONNX"
+        if self.onnx_numeric_only and categorical:
+            return (f"exports to ONNX with numeric features only, and {', '.join(repr(c) for c in categorical[:3])}"
+                    f"{' …' if len(categorical) > 3 else ''} {'is' if len(categorical) == 1 else 'are'} categorical")
         return None
 
 
@@ -140,6 +155,21 @@ def select_families(task: str, n_rows: int, include: tuple[str, ...] | None,
         raise ConfigError(f"No model family can run on this {task} task: "
                           + "; ".join(f"{k}: {r}" for k, r in skipped.items()) + ". Change --models.")
     return chosen, skipped
+
+
+def exportable_families(families: list[ModelSpec], categorical: list[str],
+                        dates: list[str]) -> tuple[list[ModelSpec], dict[str, str]]:
+    """The families whose models export to ONNX on data with these categorical and date columns (``--exportable``),
+    and the others with their reason."""
+    if dates:
+        raise ConfigError(f"--exportable: column(s) {', '.join(repr(d) for d in dates)} hold dates, which ONNX cannot "
+                          "take apart into their parts. Drop them (or give their parts as numeric columns) to export.")
+    kept = [s for s in families if s.export_problem(categorical) is None]
+    skipped = {s.key: str(s.export_problem(categorical)) for s in families if s not in kept}
+    if not kept:
+        raise ConfigError("--exportable leaves no model family to train: " + "; ".join(f"{k} {r}" for k, r in
+                                                                                       skipped.items()) + ".")
+    return kept, skipped
 
 
 def model_output(estimator: Estimator, features: Any, task: str, n_classes: int) -> np.ndarray:
