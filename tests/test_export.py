@@ -122,6 +122,7 @@ def test_gap_filling_is_left_out_said_and_checked_on_rows_it_does_not_touch(tmp_
     save_bundle(gap_filled, schema, tmp_path / "model")
     result = export_onnx(tmp_path / "model", tmp_path / "model.onnx", rows=rows)
     assert result.left_out and "gap filling" in result.left_out[0] and "age" in result.left_out[0]
+    assert result.gap_filled_columns == gap_filled.complete
     assert result.checked_rows == int(make_features(rows, schema)[gap_filled.complete].notna().all(axis=1).sum()) < 60
 
 

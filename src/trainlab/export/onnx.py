@@ -24,6 +24,7 @@ from trainlab.bundle.io import Model
 from trainlab.data.load import load_table
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import Schema
+from trainlab.errors import list_names
 from trainlab.export.convert import MISSING_TEXT, ExportError
 from trainlab.export.graph import front, joined, renamed, tail
 from trainlab.export.members import Column, member_graph
@@ -41,7 +42,11 @@ CHECK_ROWS = 200
 
 @dataclass
 class ExportResult:
-    """What an export wrote and what it left out, without the bundle: for the model card and the terminal."""
+    """What an export wrote and what it left out, without the bundle: for the model card and the terminal.
+
+    ``parts`` lists what the file holds, ``left_out`` what of the bundle's predict path it does not (the model
+    card lists these), ``gap_filled_columns`` the columns whose rare gaps the bundle fills and the file does not,
+    ``max_difference`` the largest difference from the bundle on ``checked_rows`` rows."""
 
     path: str
     model: str
@@ -54,7 +59,7 @@ class ExportResult:
     tolerance: float
     size_bytes: int
     seconds: float
-    notes: list[str] = field(default_factory=list)
+    gap_filled_columns: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +102,7 @@ def export_onnx(bundle: str | Path, path: str | Path, rows: pd.DataFrame | str |
     return ExportResult(path=str(path), model=_summary(members, weights, calibrator), parts=_parts(members, calibrator),
                         left_out=left_out, inputs={n: "float32" if r == "numeric" else "string" for n, r in columns},
                         output=output, checked_rows=len(frame), max_difference=difference, tolerance=tolerance,
-                        size_bytes=size, seconds=time.perf_counter() - started)
+                        size_bytes=size, seconds=time.perf_counter() - started, gap_filled_columns=gap_columns)
 
 
 def _columns(schema: Schema) -> list[Column]:
@@ -113,8 +118,9 @@ def _unwrap(model: Model) -> tuple[list[str], list[str], Any]:
     """The gap-filled columns, what the file leaves out, and the model inside the gap filling."""
     if not isinstance(model, GapFilledModel):
         return [], [], model
-    note = (f"gap filling of rare missing values in {', '.join(model.complete)}: a row missing one of them is "
-            "predicted as it is, not averaged over similar training rows (ONNX cannot search the donor rows)")
+    note = (f"gap filling of rare missing values in {len(model.complete)} column(s) ({list_names(model.complete, 4)}): "
+            "a row missing one of them is predicted as it is, not averaged over similar training rows (ONNX cannot "
+            "search the donor rows)")
     return list(model.complete), [note], model.model
 
 
