@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,20 +12,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_binary, make_multiclass, make_regression
-
-pytest.importorskip("onnxruntime")
-pytest.importorskip("skl2onnx")
-
-import onnxruntime as ort
-
+from conftest import make_binary, make_multiclass, make_regression, skip_without_extra
 from trainlab.bundle import save_bundle
 from trainlab.cli import app
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import infer_schema
 from trainlab.errors import ConfigError
 from trainlab.export import export_onnx
-from trainlab.export.onnx import onnx_inputs
 from trainlab.models import REGISTRY
 from trainlab.models.calibration import CalibratedModel, Calibrator
 from trainlab.models.fitted import fit_model
@@ -32,6 +28,13 @@ from trainlab.search.ensemble import EnsembleModel
 
 SMALL = {"n_estimators": 20, "iterations": 20, "max_iter": 20, "epochs": 5, "device": "cpu"}
 EXPORTABLE = sorted(k for k, s in REGISTRY.items() if s.onnx is not None)
+MISSING = [m for m in ("onnx", "onnxruntime", "skl2onnx", "onnxmltools", "torch") if importlib.util.find_spec(m) is None]
+
+
+@pytest.fixture(autouse=True)
+def _onnx_extra() -> None:
+    if MISSING:
+        skip_without_extra(f"ONNX export needs {', '.join(MISSING)}: pip install 'trainlab[onnx,nn]'")
 
 
 def table(n: int = 160, seed: int = 0) -> pd.DataFrame:
@@ -52,6 +55,10 @@ def fitted(key: str, frame: pd.DataFrame, target: str, **params: object):
 
 def exported(model, schema, tmp_path: Path, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, object]:
     """The model saved as a bundle, exported, and run by onnxruntime on ``rows``: (onnx, bundle, result)."""
+    import onnxruntime as ort
+
+    from trainlab.export.onnx import onnx_inputs
+
     save_bundle(model, schema, tmp_path / "model")
     result = export_onnx(tmp_path / "model", tmp_path / "model.onnx", rows=rows)
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))
@@ -154,6 +161,8 @@ def test_exportable_keeps_the_families_that_export_on_this_data() -> None:
 
 
 def test_cli_export_writes_a_file_onnxruntime_loads(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
     model, schema = fitted("decision_tree", table(), "outcome")
     save_bundle(model, schema, tmp_path / "model")
     table(50, seed=4).to_csv(tmp_path / "rows.csv", index=False)
@@ -168,3 +177,12 @@ def test_cli_export_writes_a_file_onnxruntime_loads(tmp_path: Path) -> None:
            "city": np.array([["north"]], object), "member": np.array([[" Yes"]], object)}
     proba = session.run(None, one)[0]
     assert proba.shape == (1, 2) and abs(float(proba.sum()) - 1) < 1e-6
+
+
+def test_cli_export_of_an_unexportable_model_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    model, schema = fitted("linear", make_binary(120), "outcome")
+    save_bundle(model, schema, tmp_path / "model")
+    done = subprocess.run([sys.executable, "-m", "trainlab", "export", str(tmp_path / "model"), "-o",
+                           str(tmp_path / "model.onnx")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "Error: Column(s) 'signup' hold dates" in done.stderr.replace("\n", " ")
