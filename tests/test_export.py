@@ -186,3 +186,15 @@ def test_cli_export_of_an_unexportable_model_is_one_line_and_exit_code_2(tmp_pat
                            str(tmp_path / "model.onnx")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "Error: Column(s) 'signup' hold dates" in done.stderr.replace("\n", " ")
+
+
+def test_train_exportable_skips_what_cannot_export_and_its_model_exports(tmp_path: Path) -> None:
+    import trainlab
+
+    run = trainlab.train(table(), target="outcome", out_dir=tmp_path, name="exportable", exportable=True,
+                         models=("catboost", "hist_gradient_boosting", "linear"), time_limit=None, max_trials=2,
+                         folds=2, report=False)
+    assert run.skipped["hist_gradient_boosting"] == "does not export to ONNX"
+    assert "numeric features only, and 'city'" in run.skipped["catboost"]
+    result = export_onnx(run.bundle_path, tmp_path / "model.onnx")
+    assert result.checked_rows > 0 and result.max_difference <= result.tolerance
