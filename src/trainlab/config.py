@@ -93,6 +93,8 @@ class TrainConfig:
     sensitive: tuple[str, ...] = ()
     exclude_sensitive: bool = False
     intended_use: str | None = None
+    exportable: bool = False
+    """Train only families whose models export to ONNX (``trainlab export --format onnx``)."""
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()

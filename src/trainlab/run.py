@@ -31,7 +31,7 @@ from trainlab.evaluate.metrics import Context, resolve_metric
 from trainlab.evaluate.uncertainty import fold_spread
 from trainlab.final import encode_target, finish, fold_scores, runner_up
 from trainlab.models.fitted import fit_model
-from trainlab.models.registry import get_spec, select_families
+from trainlab.models.registry import exportable_families, get_spec, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_model_card, write_report
 from trainlab.report.card import CARD_FILE
@@ -119,6 +119,9 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     training = _training_data(checked, split, config)
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models,
                                         has_text=bool(schema.by_role("text")))
+    if config.exportable:
+        families, unexportable = exportable_families(families, schema.by_role("categorical"), schema.by_role("datetime"))
+        skipped.update(unexportable)
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none

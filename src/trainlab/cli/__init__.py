@@ -12,15 +12,15 @@ import warnings
 import typer
 from rich.markup import escape
 
-from trainlab.cli import evaluation, lifecycle, recommend, serving, training
+from trainlab.cli import evaluation, exporting, lifecycle, recommend, serving, training
 from trainlab.cli.console import err
 from trainlab.errors import TrainlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Turn a labeled table into a trained, evaluated, explained model, in one command.")
 for command in (training.train, training.predict, training.doctor, evaluation.report, evaluation.explain,
-                evaluation.evaluate, evaluation.fairness, serving.serve, lifecycle.monitor, lifecycle.retrain,
-                recommend.recommend):
+                evaluation.evaluate, evaluation.fairness, exporting.export, serving.serve, lifecycle.monitor,
+                lifecycle.retrain, recommend.recommend):
     app.command()(command)
 app.add_typer(lifecycle.models_app, name="models")
 

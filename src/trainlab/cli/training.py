@@ -60,6 +60,8 @@ def train(
         help="Leave the --sensitive columns out of the features (they still define the groups).")] = False,
     intended_use: Annotated[str | None, typer.Option(
         help="What the model is for (and not for), in a sentence or two, for the model card.")] = None,
+    exportable: Annotated[bool, typer.Option(
+        "--exportable", help="Only families whose models export to ONNX (trainlab export --format onnx).")] = False,
     refit_full: Annotated[bool, typer.Option(
         help="After testing, refit the best model on all rows (test rows included) before saving.")] = False,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder that holds run folders.")] = Path("runs"),
@@ -101,7 +103,7 @@ def train(
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
                          device=device, out_dir=out_dir, name=name, ray=ray, sensitive=sensitive or (),
-                         exclude_sensitive=exclude_sensitive, intended_use=intended_use)
+                         exclude_sensitive=exclude_sensitive, intended_use=intended_use, exportable=exportable)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))

@@ -22,4 +22,5 @@ SPEC = register(ModelSpec(
     defaults={"var_smoothing": 1e-9, "class_weight": None},
     space={"var_smoothing": Param("float", 1e-11, 1e-1, log=True), "class_weight": CLASS_WEIGHT},
     cost=0,
+    onnx="skl2onnx",
 ))

@@ -75,5 +75,5 @@ SPEC = register(ModelSpec(
         "l2_leaf_reg": Param("float", 0.5, 30.0, log=True),
         "class_weight": CLASS_WEIGHT,
     },
-    cost=3,
+    cost=3, onnx="catboost", onnx_numeric_only=True,
 ))

@@ -106,5 +106,5 @@ SPEC = register(ModelSpec(
         "reg_lambda": Param("float", 1e-3, 30.0, log=True),
         "class_weight": CLASS_WEIGHT,
     },
-    cost=1,
+    cost=1, onnx="lightgbm",
 ))

@@ -25,4 +25,5 @@ SPEC = register(ModelSpec(
     sample_weight=False,
     max_rows=100_000,
     cost=1,
+    onnx="skl2onnx",
 ))

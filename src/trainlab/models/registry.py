@@ -51,6 +51,10 @@ class ModelSpec:
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
     bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
     replace some defaults there (see ``with_text``).
+
+    ``onnx`` names the converter ``trainlab.export`` writes the family's models with ('skl2onnx', 'lightgbm',
+    'xgboost', 'catboost' or 'torch'; None: they cannot be exported), and ``onnx_numeric_only`` says that it
+    takes numeric and boolean features only.
     """
 
     key: str
@@ -72,6 +76,8 @@ class ModelSpec:
     early_stop: EarlyStopper | None = None
     rounds_param: str = ""
     bag: bool = True
+    onnx: str | None = None
+    onnx_numeric_only: bool = False
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""
@@ -95,6 +101,15 @@ class ModelSpec:
             return f"needs '{self.requires}': pip install 'trainlab[{self.extra}]'"
         if self.max_rows is not None and n_rows > self.max_rows:
             return f"too slow on {n_rows} training rows (limit {self.max_rows})"
+        return None
+
+    def export_problem(self, categorical: list[str]) -> str | None:
+        """Why this family's models on data with these categorical columns cannot be exported to ONNX, or None."""
+        if self.onnx is None:
+            return "does not export to ONNX"
+        if self.onnx_numeric_only and categorical:
+            return (f"exports to ONNX with numeric features only, and {', '.join(repr(c) for c in categorical[:3])}"
+                    f"{' …' if len(categorical) > 3 else ''} {'is' if len(categorical) == 1 else 'are'} categorical")
         return None
 
 
@@ -166,6 +181,21 @@ def select_families(task: str, n_rows: int, include: tuple[str, ...] | None,
         raise ConfigError(f"No model family can run on this {task} task: "
                           + "; ".join(f"{k}: {r}" for k, r in skipped.items()) + ". Change --models.")
     return chosen, skipped
+
+
+def exportable_families(families: list[ModelSpec], categorical: list[str],
+                        dates: list[str]) -> tuple[list[ModelSpec], dict[str, str]]:
+    """The families whose models export to ONNX on data with these categorical and date columns (``--exportable``),
+    and the others with their reason."""
+    if dates:
+        raise ConfigError(f"--exportable: column(s) {', '.join(repr(d) for d in dates)} hold dates, which ONNX cannot "
+                          "take apart into their parts. Drop them (or give their parts as numeric columns) to export.")
+    kept = [s for s in families if s.export_problem(categorical) is None]
+    skipped = {s.key: str(s.export_problem(categorical)) for s in families if s not in kept}
+    if not kept:
+        raise ConfigError("--exportable leaves no model family to train: " + "; ".join(f"{k} {r}" for k, r in
+                                                                                       skipped.items()) + ".")
+    return kept, skipped
 
 
 def model_output(estimator: Estimator, features: Any, task: str, n_classes: int) -> np.ndarray:

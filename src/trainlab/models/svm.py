@@ -28,4 +28,5 @@ SPEC = register(ModelSpec(
            "class_weight": CLASS_WEIGHT},
     max_rows=5_000,
     cost=3,
+    onnx="skl2onnx",
 ))

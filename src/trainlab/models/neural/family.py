@@ -98,5 +98,5 @@ SPEC = register(ModelSpec(
         "weight_decay": Param("float", 1e-5, 1e-1, log=True),
         "class_weight": CLASS_WEIGHT,
     },
-    cost=3,
+    cost=3, onnx="torch",
 ))
