@@ -90,6 +90,7 @@ class TrainConfig:
     out_dir: Path = Path("runs")
     name: str | None = None
     ray: str | None = None
+    member: str | None = None  # the table inside a zip archive of several
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()

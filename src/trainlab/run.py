@@ -108,7 +108,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                     refit_passes=2 if config.refit_full else 1)
 
     notify("stage", {"name": "Loading and checking the data"})
-    frame = load_table(data)
+    frame = load_table(data, config.member)
     checked = check_data(frame, config)
     schema = checked.schema
     metric = resolve_metric(config.metric, schema.task)
@@ -423,7 +423,7 @@ def resume(folder: str | Path, listener: Listener | None = None) -> Run:
     if data == "DataFrame" or not Path(data).exists():
         raise DataError(f"The data of run '{folder}' ({data}) is not available as a file, so the run cannot be "
                         "resumed. Start a new run instead.")
-    if fingerprint(load_table(data)) != record.get("data_fingerprint"):
+    if fingerprint(load_table(data, config.member)) != record.get("data_fingerprint"):
         raise DataError(f"The file '{data}' changed since run '{folder}' started (its fingerprint differs): "
                         "resuming would mix two datasets. Start a new run instead.")
     return train(data, config=config, listener=listener, resume=folder)

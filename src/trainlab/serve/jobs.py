@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trainlab.data.archive import table_suffix
 from trainlab.errors import DataError, TrainlabError
 
 UPLOAD_TYPES = (".csv", ".tsv", ".parquet", ".pq")
@@ -70,9 +71,10 @@ class JobManager:
 
     def save_upload(self, filename: str, chunks: list[bytes]) -> str:
         """Store an uploaded table under a random name (the user's file name is never a path); returns its id."""
-        suffix = Path(filename or "").suffix.lower()
-        if suffix not in UPLOAD_TYPES:
-            raise DataError(f"'{filename}' is not a CSV or Parquet file. Upload a .csv, .tsv or .parquet table.")
+        suffix = table_suffix(filename or "", UPLOAD_TYPES)
+        if suffix is None:
+            raise DataError(f"'{filename}' is not a CSV or Parquet file. Upload a .csv, .tsv or .parquet table "
+                            "(also compressed: .csv.gz, .bz2, .xz, .zst, or in a .zip).")
         upload_id = uuid.uuid4().hex
         path = self.uploads / f"{upload_id}{suffix}"
         tmp = path.with_name(f".{path.name}.tmp")
@@ -86,9 +88,8 @@ class JobManager:
     def upload_path(self, upload_id: str) -> Path:
         """The stored file of an upload id; DataError if the id is malformed or unknown."""
         if UPLOAD_ID.match(upload_id):
-            for suffix in UPLOAD_TYPES:
-                path = self.uploads / f"{upload_id}{suffix}"
-                if path.is_file():
+            for path in self.uploads.glob(f"{upload_id}.*"):
+                if path.suffix != ".name" and path.is_file():
                     return path
         raise DataError("That uploaded file is no longer here. Upload it again.")
 
