@@ -41,6 +41,7 @@ from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecuto
 from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
+from trainlab.search.shape import shape_families
 from trainlab.search.trial import TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
@@ -117,6 +118,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models)
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
+    families, shaped = shape_families(families, training)
+    checked.findings.extend(shaped)
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)

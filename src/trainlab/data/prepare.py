@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_selection import SelectKBest, f_classif, f_regression
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -61,8 +62,12 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
     return numeric, categorical
 
 
-def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
-    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster' or 'catboost'."""
+def build_preprocessor(schema: Schema, recipe: str, screen: int | None = None) -> ColumnTransformer | Pipeline:
+    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster' or 'catboost'.
+
+    With ``screen``, only the ``screen`` prepared columns most associated with the target (ANOVA F-test, on the
+    rows it is fitted on) come out: the feature screen of tables with far more columns than rows.
+    """
     numeric, categorical = feature_groups(schema)
     if recipe == "scaled":
         num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
@@ -83,6 +88,10 @@ def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
         raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
     transformer = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)],
                                     verbose_feature_names_out=False, remainder="drop")
+    if screen is not None and recipe != "catboost":  # CatBoost's text categories have no F-statistic
+        score = f_regression if schema.task == "regression" else f_classif
+        pipeline = Pipeline([("columns", transformer), ("screen", SelectKBest(score, k=screen))])
+        return pipeline.set_output(transform="pandas")
     return transformer.set_output(transform="pandas")
 
 

@@ -45,14 +45,18 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
 
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
     A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``.
+    A ``screen`` parameter keeps that many prepared columns (``build_preprocessor``).
     """
-    preprocessor = build_preprocessor(schema, spec.recipe)
-    best_rounds = None
     family_params = dict(params)
     balance = family_params.pop("class_weight", None)
+    screen = family_params.pop("screen", None)
+    if screen is not None:  # never more than the columns there are
+        screen = min(int(screen), features.shape[1])
+    preprocessor = build_preprocessor(schema, spec.recipe, screen)
+    best_rounds = None
     with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
         warnings.simplefilter("ignore")
-        prepared = preprocessor.fit_transform(features)
+        prepared = preprocessor.fit_transform(features, y)
         estimator = spec.build(schema.task, family_params, seed, n_jobs)
         w = weights if spec.sample_weight else None
         if balance is not None:

@@ -25,4 +25,5 @@ SPEC = register(ModelSpec(
     space={"C": Param("float", 1e-3, 100.0, log=True, tasks=("binary", "multiclass")),
            "alpha": Param("float", 1e-3, 100.0, log=True, tasks=("regression",)), "class_weight": CLASS_WEIGHT},
     cost=0,
+    wide_defaults={"C": 0.05, "alpha": 30.0},
 ))

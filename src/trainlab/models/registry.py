@@ -48,7 +48,8 @@ class ModelSpec:
     A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
     validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
-    bags of trees, and large).
+    bags of trees, and large). ``wide_defaults`` replace some defaults on tables with more columns than rows
+    (strong regularization); families that declare them run first there.
     """
 
     key: str
@@ -68,6 +69,7 @@ class ModelSpec:
     early_stop: EarlyStopper | None = None
     rounds_param: str = ""
     bag: bool = True
+    wide_defaults: dict[str, Any] = field(default_factory=dict)
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""

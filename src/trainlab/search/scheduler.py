@@ -117,7 +117,7 @@ class Scheduler:
         done = {t.candidate.name for t in self.result.trials}
         pending = [c for c in candidates if c.name not in done]
         while pending:
-            if self.budget.exhausted():
+            if self.budget.exhausted(first=self._first()):
                 for c in pending:
                     self.result.skipped.setdefault(c.name, self.budget.why_stopped())
                 return
@@ -191,7 +191,7 @@ class Scheduler:
     def _run_batch(self, batch: list[Candidate], prune: list[float | None]) -> list[TrialResult]:
         for c in batch:
             self.notify("trial_start", {"name": c.name, "elapsed": self.budget.elapsed()})
-        results = self.executor.run(batch, self.budget.deadline(), prune)
+        results = self.executor.run(batch, self.budget.deadline(first=self._first()), prune)
         for res in results:  # told back in trial-number order, whichever worker finished first
             res.number = len(self.result.trials)
             self.result.trials.append(res)
@@ -202,6 +202,10 @@ class Scheduler:
         self.budget.refit_s = self._refit_estimate()
         self._drop_fold_models()
         return results
+
+    def _first(self) -> bool:
+        """Whether no trial has succeeded yet: the next ones may then take longer (``Budget.remaining``)."""
+        return not any(t.ok for t in self.result.trials)
 
     def _drop_fold_models(self) -> None:
         """Free the fold models of trials outside the best ``KEEP_FOLD_MODELS``: they will not be chosen."""
