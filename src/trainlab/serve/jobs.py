@@ -34,6 +34,7 @@ class Job:
     metric: str | None
     time_limit: float
     models: list[str] | None
+    max_trials: int | None = None
     status: str = "queued"
     stage: str = "Waiting for a free worker"
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
@@ -102,12 +103,12 @@ class JobManager:
             path.unlink(missing_ok=True)
 
     def submit(self, upload_id: str, target: str, metric: str | None, time_limit: float,
-               models: list[str] | None) -> Job:
+               models: list[str] | None, max_trials: int | None = None) -> Job:
         """Queue a training job on an upload; it starts when a worker is free."""
         self.upload_path(upload_id)
         job_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         job = Job(id=job_id, dataset=upload_id, filename=self.upload_name(upload_id), target=target,
-                  metric=metric, time_limit=time_limit, models=models)
+                  metric=metric, time_limit=time_limit, models=models, max_trials=max_trials)
         with self.lock:
             self.jobs[job.id] = job
         self._save(job)
@@ -142,6 +143,8 @@ class JobManager:
                 options["metric"] = job.metric
             if job.models:
                 options["models"] = tuple(job.models)
+            if job.max_trials:
+                options["max_trials"] = job.max_trials
             run = train(self.upload_path(job.dataset), job.target, listener=_Listener(job, self.lock), **options)
             with self.lock:
                 job.status, job.stage, job.run = "done", "Finished", run.folder.name
