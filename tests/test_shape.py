@@ -69,3 +69,32 @@ def test_a_wide_run_trains_and_says_what_it_changed(tmp_path: Path) -> None:
     assert run.best_model and [f.code for f in run.findings].count("wide_table") == 1
     trials = pd.read_csv(run.folder / "trials.csv")
     assert trials["model"].iloc[0] == "linear"
+
+
+def test_long_tables_run_boosters_first_on_sampled_fit_rows() -> None:
+    from trainlab.search.shape import SAMPLE_ROWS, for_large
+
+    families, _ = select_families("binary", 60_000, None, ())
+    assert for_large(families, 1000) == (families, None)
+    shaped, note = for_large(families, 60_000)
+    boosters = [s.key for s in shaped if s.early_stop is not None]
+    assert [s.key for s in shaped[: len(boosters)]] == boosters and len(boosters) >= 2
+    assert all(s.defaults["sample_rows"] == SAMPLE_ROWS for s in shaped)
+    assert note is not None and "refits on all training rows" in note
+
+
+def test_a_sampled_trial_fits_on_fewer_rows_and_scores_every_validation_row() -> None:
+    from conftest import make_binary
+    from trainlab.evaluate.metrics import Context
+    from trainlab.search.trial import Candidate, TrainingData, run_trial
+
+    frame = make_binary(n=300)
+    checked = check_data(frame, make_config("outcome", time_limit=None))
+    y = (frame["outcome"] == "good").to_numpy(dtype=int)
+    folds = [(np.arange(0, 200), np.arange(200, 300)), (np.arange(100, 300), np.arange(0, 100))]
+    data = TrainingData(checked.schema, make_features(checked.frame, checked.schema), y, None, folds,
+                        Context("binary", 1, 2), resolve_metric("roc_auc", "binary"), seed=0)
+    spec = get_spec("linear")
+    result = run_trial(Candidate("linear", "linear", {**spec.defaults, "sample_rows": 50}), data, float("inf"))
+    assert result.ok and not np.isnan(result.oof[np.r_[0:100, 200:300]]).any()
+    assert all(len(m.estimator.coef_) == 1 for m in result.fold_models or [])

@@ -50,6 +50,7 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     family_params = dict(params)
     balance = family_params.pop("class_weight", None)
     screen = family_params.pop("screen", None)
+    family_params.pop("sample_rows", None)  # how trials sample their fit rows (search/trial.py), not a model option
     if screen is not None:  # never more than the columns there are
         screen = min(int(screen), features.shape[1])
     preprocessor = build_preprocessor(schema, spec.recipe, screen)
