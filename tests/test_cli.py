@@ -116,3 +116,26 @@ def test_doctor_prints_the_profile_and_every_finding(monkeypatch, capsys, tmp_pa
     assert "Classes:" in out
     assert "Column 'country' is dropped: one value only" in out
     assert "3 rows are exact duplicates" in out
+
+
+def test_train_predict_and_doctor_read_compressed_and_zipped_tables(tmp_path: Path) -> None:
+    import gzip
+    import zipfile
+
+    frame = make_binary()
+    packed = tmp_path / "credit.csv.gz"
+    packed.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+    trained = cli("train", packed, "--target", "outcome", "--out", tmp_path / "runs", "--name", "gz",
+                  "--models", "linear", "--max-trials", "1", "--folds", "2")
+    assert trained.returncode == 0, trained.stderr
+    archive = tmp_path / "tables.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("new.csv", frame.drop(columns="outcome").head(5).to_csv(index=False))
+        handle.writestr("old.csv", frame.to_csv(index=False))
+    refused = cli("doctor", archive, "--target", "outcome")
+    assert refused.returncode == 2 and "holds 2 tables: new.csv, old.csv" in refused.stdout + refused.stderr
+    picked = cli("doctor", archive, "--target", "outcome", "--member", "old.csv")
+    assert picked.returncode == 0 and f"{len(frame)} rows" in picked.stdout
+    predicted = cli("predict", tmp_path / "runs" / "gz" / "model", archive, "--member", "new.csv")
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(predicted.stdout.strip().splitlines()) == 6

@@ -109,3 +109,73 @@ def test_fingerprint_follows_the_values() -> None:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def _compress(kind: str, raw: bytes) -> bytes:
+    import bz2
+    import gzip
+    import lzma
+
+    import pyarrow as pa
+
+    if kind == "zst":
+        return pa.Codec("zstd").compress(raw, asbytes=True)
+    return {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[kind](raw)
+
+
+@pytest.mark.parametrize("kind", ["gz", "bz2", "xz", "zst"])
+@pytest.mark.parametrize("inner", ["csv", "parquet"])
+def test_reads_compressed_tables(tmp_path: Path, kind: str, inner: str) -> None:
+    plain = tmp_path / f"plain.{inner}"
+    SMALL.to_csv(plain, index=False) if inner == "csv" else SMALL.to_parquet(plain, index=False)
+    path = tmp_path / f"table.{inner}.{kind}"
+    path.write_bytes(_compress(kind, plain.read_bytes()))
+    _check(load_table(path))
+
+
+def test_compressed_file_without_inner_extension_says_how_to_name_it(tmp_path: Path) -> None:
+    path = tmp_path / "export.gz"
+    path.write_bytes(_compress("gz", b"a,b\n1,2\n"))
+    with pytest.raises(DataError, match=r"export.gz.*name it like 'data.csv.gz'"):
+        load_table(path)
+
+
+def test_damaged_compressed_file_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "table.csv.xz"
+    path.write_bytes(b"not xz at all")
+    with pytest.raises(DataError, match=r"table.csv.xz' could not be decompressed as .xz"):
+        load_table(path)
+
+
+def _zip(path: Path, entries: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, raw in entries.items():
+            archive.writestr(name, raw)
+    return path
+
+
+def test_zip_with_one_table_is_that_table(tmp_path: Path) -> None:
+    raw = SMALL.to_csv(index=False).encode()
+    path = _zip(tmp_path / "export.zip", {"__MACOSX/._t.csv": b"junk", "readme.md": b"# notes", "data/t.csv": raw})
+    _check(load_table(path))
+
+
+def test_zip_with_several_tables_names_them_and_member_picks_one(tmp_path: Path) -> None:
+    raw = SMALL.to_csv(index=False).encode()
+    path = _zip(tmp_path / "two.zip", {"train.csv": raw, "extra/more.parquet": b"x"})
+    with pytest.raises(DataError, match=r"holds 2 tables: train.csv, extra/more.parquet. Pick one with --member"):
+        load_table(path)
+    _check(load_table(path, member="train.csv"))
+    with pytest.raises(DataError, match=r"--member 'nope.csv' is not in it.*train.csv, extra/more.parquet"):
+        load_table(path, member="nope.csv")
+
+
+def test_zip_without_a_table_and_member_on_a_plain_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"holds no table trainlab reads \(it holds: notes.md\)"):
+        load_table(_zip(tmp_path / "none.zip", {"notes.md": b"hi"}))
+    plain = tmp_path / "t.csv"
+    SMALL.to_csv(plain, index=False)
+    with pytest.raises(DataError, match=r"--member names a table inside a .zip archive, but '.*t.csv' is not one"):
+        load_table(plain, member="t.csv")

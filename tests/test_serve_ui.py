@@ -76,6 +76,21 @@ def test_uploaded_file_names_are_never_paths(client: httpx.Client, root: Path) -
     assert all(re.fullmatch(r"[0-9a-f]{32}\.(csv|name)", name) for name in stored)
 
 
+def test_compressed_and_zipped_uploads_are_read(client: httpx.Client, root: Path) -> None:
+    import gzip
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as archive:
+        archive.writestr("export/customers.csv", table_csv())
+    for name, data in (("customers.csv.gz", gzip.compress(table_csv())), ("customers.zip", packed.getvalue())):
+        answer = upload(client, name, data)
+        assert answer.status_code == 200 and "150 rows, 6 columns" in answer.text
+    stored = {p.name.split(".", 1)[1] for p in (root / ".uploads").iterdir()}
+    assert {"csv.gz", "zip"} <= stored
+
+
 @pytest.mark.parametrize(("name", "data", "status", "match"), [
     ("notes.exe", b"MZ", 422, r"&#39;notes.exe&#39; is not a CSV or Parquet file"),
     ("broken.parquet", b"garbage", 422, r"File &#39;broken.parquet&#39; could not be read as PARQUET"),
@@ -112,7 +127,8 @@ def test_metric_choices_follow_the_target(client: httpx.Client) -> None:
 
 def test_a_failing_job_does_not_affect_the_next_and_both_survive_a_reload(client: httpx.Client, root: Path) -> None:
     dataset = str(upload(client, "customers.csv", table_csv()).url).rsplit("/", 1)[1]
-    form = {"dataset": dataset, "metric": "", "time_limit": "3", "models": ["linear"]}
+    # a trial budget, and a time limit far beyond it: a busy machine slows the job but cannot fail it
+    form = {"dataset": dataset, "metric": "", "time_limit": "120", "max_trials": "1", "models": ["linear"]}
     bad = client.post("/ui/jobs", data={**form, "target": "constant"})
     good = client.post("/ui/jobs", data={**form, "target": TARGET})
     assert bad.status_code == good.status_code == 200

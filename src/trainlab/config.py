@@ -95,6 +95,7 @@ class TrainConfig:
     intended_use: str | None = None
     exportable: bool = False
     """Train only families whose models export to ONNX (``trainlab export --format onnx``)."""
+    member: str | None = None  # the table inside a zip archive of several
 
     def __post_init__(self) -> None:
         problems = self.split.problems() + self.budget.problems()

@@ -40,6 +40,7 @@ from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecuto
 from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
+from trainlab.search.shape import shape_families
 from trainlab.search.trial import TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
@@ -111,7 +112,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                     refit_passes=2 if config.refit_full else 1)
 
     notify("stage", {"name": "Loading and checking the data"})
-    frame = load_table(data)
+    frame = load_table(data, config.member)
     checked = check_data(frame, config)
     schema = checked.schema
     metric = resolve_metric(config.metric, schema.task)
@@ -124,6 +125,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         skipped.update(unexportable)
     families = [replace(s, defaults={**s.defaults, "device": config.device}) if "device" in s.defaults else s
                 for s in families]  # a family with a device parameter trains where --device says
+    families, shaped = shape_families(families, training)
+    checked.findings.extend(shaped)
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)
@@ -287,7 +290,7 @@ def _reserve(config: TrainConfig, n_train: int, report: bool) -> float:
     if config.budget.time_limit is None:
         return 0.0
     limit = config.budget.time_limit
-    saving = 0.5 + n_train / 20_000
+    saving = 0.5 + n_train / 100_000  # nyc_flights, 262k training rows: testing and saving took under 3 s
     return min(0.5 * limit, saving + (0.15 * limit + REPORT_FIXED_S if report else 0.0))
 
 
@@ -326,7 +329,7 @@ def resume(folder: str | Path, listener: Listener | None = None) -> Run:
     if data == "DataFrame" or not Path(data).exists():
         raise DataError(f"The data of run '{folder}' ({data}) is not available as a file, so the run cannot be "
                         "resumed. Start a new run instead.")
-    if fingerprint(load_table(data)) != record.get("data_fingerprint"):
+    if fingerprint(load_table(data, config.member)) != record.get("data_fingerprint"):
         raise DataError(f"The file '{data}' changed since run '{folder}' started (its fingerprint differs): "
                         "resuming would mix two datasets. Start a new run instead.")
     return train(data, config=config, listener=listener, resume=folder)

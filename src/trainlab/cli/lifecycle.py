@@ -136,12 +136,13 @@ def monitor(
     psi: Annotated[float, typer.Option(help="PSI at or above which a column drifts.")] = 0.2,
     distance: Annotated[float, typer.Option(help="Numeric shift, in standard deviations, that counts as drift.")] = 0.25,
     as_json: JsonOption = False,
+    member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
 ) -> None:
     """Check DATA for drift against MODEL's training reference. Exit 0: no drift, 1: drift, 2: error."""
     from trainlab.errors import TrainlabError
 
     try:
-        report, paths = _monitor(model, data, registry, out_dir, psi, distance)
+        report, paths = _monitor(model, data, registry, out_dir, psi, distance, member)
     except TrainlabError:
         raise
     except Exception as exc:  # a scheduler reads exit 1 as drift: anything unforeseen must be 2
@@ -155,14 +156,15 @@ def monitor(
 
 
 def _monitor(model: str, data: Path, registry: Path | None, out_dir: Path, psi: float,
-             distance: float) -> tuple[Any, list[Path]]:
+             distance: float, member: str | None = None) -> tuple[Any, list[Path]]:
+    from trainlab.data.load import load_table
     from trainlab.lifecycle.drift import DriftThresholds
     from trainlab.lifecycle.drift import monitor as check
     from trainlab.lifecycle.drift_html import render_html
     from trainlab.lifecycle.registry import load_predictor
 
     predictor, label = load_predictor(model, registry)
-    report = check(predictor, data, label, DriftThresholds(psi=psi, distance=distance))
+    report = check(predictor, load_table(data, member), label, DriftThresholds(psi=psi, distance=distance))
     stem = label.replace("@", "-v").replace("/", "_").strip("._") or "model"
     folder = out_dir / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ from trainlab.cli.lifecycle import after_train, tracking_before
 def train(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
-        help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
+        help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines; also compressed "
+             "(.gz, .bz2, .xz, .zst) or in a .zip.")] = None,
+    member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     task: Annotated[str | None, typer.Option(
         help="binary, multiclass or regression (inferred if omitted), or recommend for an interactions table.")] = None,
@@ -103,7 +105,8 @@ def train(
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
                          device=device, out_dir=out_dir, name=name, ray=ray, sensitive=sensitive or (),
-                         exclude_sensitive=exclude_sensitive, intended_use=intended_use, exportable=exportable)
+                         exclude_sensitive=exclude_sensitive, intended_use=intended_use, exportable=exportable,
+                         member=member)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
         run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))
@@ -178,6 +181,7 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write predictions here (CSV or Parquet).")] = None,
     threshold: Annotated[float | None, typer.Option(
         help="Binary models: predict the positive class from this probability on (default: the bundle's).")] = None,
+    member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
 ) -> None:
     """Predict DATA with a saved model: the prediction, and class probabilities for classifiers."""
     from trainlab.data.load import load_table
@@ -186,7 +190,7 @@ def predict(
     predictor = Predictor.load(bundle)
     if threshold is not None:
         predictor.threshold = threshold
-    rows = load_table(data)
+    rows = load_table(data, member)
     table = predictor.predictions_table(rows)
     if output is None:
         out.print(table.to_csv(index=False), end="", highlight=False)
@@ -199,13 +203,14 @@ def doctor(
     data: Annotated[Path, typer.Argument(help="Table to check.")],
     target: Annotated[str, typer.Option("--target", "-t", help="Column to predict.")],
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (inferred if omitted).")] = None,
+    member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
 ) -> None:
     """Check DATA without training: the profile of every column and every finding, with how to fix it."""
     from trainlab.config import make_config
     from trainlab.data.checks import check_data
     from trainlab.data.load import load_table
 
-    frame = load_table(data)
+    frame = load_table(data, member)
     checked = check_data(frame, make_config(target, task=task, time_limit=None))
     schema = checked.schema
     table = Table(title=f"{data.name}: {len(frame)} rows, {frame.shape[1]} columns — task {schema.task}")

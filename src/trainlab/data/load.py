@@ -1,4 +1,5 @@
-"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines, or take a pandas DataFrame."""
+"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines (each also compressed or in a zip), or take a
+pandas DataFrame."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from trainlab.data.archive import is_packed, unpack
 from trainlab.data.folders import read_class_folder
 from trainlab.errors import DataError
 
@@ -20,15 +22,18 @@ FORMATS = {
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
 
-def load_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Read ``source`` into a DataFrame, raising DataError with the fix when it is not a usable table."""
+def load_table(source: str | Path | pd.DataFrame, member: str | None = None) -> pd.DataFrame:
+    """Read ``source`` into a DataFrame, raising DataError with the fix when it is not a usable table.
+
+    ``member`` picks the table inside a zip archive that holds several.
+    """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
         where = "the DataFrame"
     else:
         path = Path(source)
         where = f"'{path}'"
-        frame = _read_file(path)
+        frame = _read_file(path, member)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(
             f"{where} has no data rows ({frame.shape[0]} rows, {frame.shape[1]} columns). "
@@ -38,7 +43,7 @@ def load_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _read_file(path: Path) -> pd.DataFrame:
+def _read_file(path: Path, member: str | None) -> pd.DataFrame:
     if not path.exists():
         hint = ""
         if path.parent.exists():
@@ -49,22 +54,19 @@ def _read_file(path: Path) -> pd.DataFrame:
         return read_class_folder(path)
     if path.stat().st_size == 0:
         raise DataError(f"File '{path}' is empty (0 bytes). Export the table again.")
-    kind = FORMATS.get(path.suffix.lower())
+    raw, name = unpack(path, FORMATS, member) if is_packed(path) else (None, path.name)
+    if raw is None and member is not None:
+        raise DataError(f"Option --member names a table inside a .zip archive, but '{path}' is not one. "
+                        "Leave out --member.")
+    kind = FORMATS.get(Path(name).suffix.lower())
     if kind is None:
         raise DataError(
             f"File '{path}' has the extension '{path.suffix}', which trainlab does not read. "
-            "Use .csv, .tsv, .parquet, .xlsx, .json or .jsonl."
+            "Use .csv, .tsv, .parquet, .xlsx, .json or .jsonl, each also compressed (.csv.gz, .bz2, .xz, .zst) "
+            "or in a .zip."
         )
     try:
-        if kind == "csv":
-            return _read_csv(path)
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        if kind == "excel":
-            return pd.read_excel(path)
-        if kind == "jsonl":
-            return _named(pd.read_json(path, lines=True), path)
-        return _named(_read_json(path), path)
+        return _parse(kind, path, name, path.read_bytes() if raw is None and kind in ("csv", "json") else raw)
     except DataError:
         raise
     except Exception as exc:  # each reader raises its own types; all mean "cannot read this file"
@@ -74,8 +76,21 @@ def _read_file(path: Path) -> pd.DataFrame:
         ) from exc
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
+def _parse(kind: str, path: Path, name: str, raw: bytes | None) -> pd.DataFrame:
+    """Read the table ``name`` (the file ``path`` itself, or the bytes ``raw`` unpacked from it)."""
+    source: Path | io.BytesIO = path if raw is None else io.BytesIO(raw)
+    if kind == "csv":
+        return _read_csv(path, name, raw or b"")
+    if kind == "parquet":
+        return pd.read_parquet(source)
+    if kind == "excel":
+        return pd.read_excel(source)
+    if kind == "jsonl":
+        return _named(pd.read_json(source, lines=True), path)
+    return _named(_read_json(raw or b""), path)
+
+
+def _read_csv(path: Path, name: str, raw: bytes) -> pd.DataFrame:
     if b"\x00" in raw[:4096]:
         raise DataError(f"File '{path}' looks binary, not a text CSV. Is it a Parquet or Excel file renamed?")
     text = None
@@ -90,7 +105,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        delimiter = "\t" if Path(name).suffix.lower() == ".tsv" else ","
     try:
         return pd.read_csv(io.StringIO(text), sep=delimiter, low_memory=False)
     except pd.errors.EmptyDataError as exc:
@@ -102,11 +117,11 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from exc
 
 
-def _read_json(path: Path) -> pd.DataFrame:
+def _read_json(raw: bytes) -> pd.DataFrame:
     try:
-        return pd.read_json(path)
+        return pd.read_json(io.BytesIO(raw))
     except ValueError:
-        return pd.read_json(path, lines=True)
+        return pd.read_json(io.BytesIO(raw), lines=True)
 
 
 def _named(frame: pd.DataFrame, path: Path) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_selection import SelectKBest, f_classif, f_regression
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -67,11 +68,13 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
 
 
 def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None = None,
-                       seed: int = 0) -> ColumnTransformer:
+                       seed: int = 0, screen: int | None = None) -> ColumnTransformer | Pipeline:
     """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster' or 'catboost'.
 
     Text columns become TF-IDF terms (sparse, for the 'sparse' recipe) or their SVD components (the others);
-    ``text`` holds the ``text_*`` settings (``TEXT_DEFAULTS`` for those it lacks).
+    ``text`` holds the ``text_*`` settings (``TEXT_DEFAULTS`` for those it lacks). With ``screen``, only the
+    ``screen`` prepared columns most associated with the target (ANOVA F-test, on the rows it is fitted on) come
+    out: the feature screen of tables with far more columns than rows.
     """
     numeric, categorical = feature_groups(schema)
     if recipe in ("scaled", "sparse"):
@@ -100,6 +103,10 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
                                                seed=seed), [name]) for name in texts]
     transformer = ColumnTransformer(blocks, verbose_feature_names_out=False, remainder="drop",
                                     sparse_threshold=1.0 if sparse else 0.0)
+    if screen is not None and recipe != "catboost":  # CatBoost's text categories have no F-statistic
+        score = f_regression if schema.task == "regression" else f_classif
+        pipeline = Pipeline([("columns", transformer), ("screen", SelectKBest(score, k=screen))])
+        return pipeline if sparse else pipeline.set_output(transform="pandas")
     return transformer if sparse else transformer.set_output(transform="pandas")
 
 

@@ -51,12 +51,20 @@ def explained_classes(output: np.ndarray, task: str, positive_index: int) -> np.
 def contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, *, positive_index: int = 1,
                   seed: int = 0) -> Contributions:
     """Contributions of each feature to each row's output, by the most exact method the model allows."""
+    native = native_contributions(model, features, background, positive_index=positive_index)
+    if native is not None:
+        return native
+    explained = explained_classes(model.output(features), model.task, positive_index)
+    return sampling_shapley(model, features, background, explained, seed=seed)
+
+
+def native_contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, *,
+                         positive_index: int = 1) -> Contributions | None:
+    """The model's own exact contributions (TreeSHAP, linear terms), or None when it has none."""
     output = model.output(features)
     explained = explained_classes(output, model.task, positive_index)
     native = _native(model, features, background, explained)
-    if native is not None:
-        return through_calibrator(native, getattr(model, "calibrator", None))
-    return sampling_shapley(model, features, background, explained, seed=seed)
+    return None if native is None else through_calibrator(native, getattr(model, "calibrator", None))
 
 
 def through_calibrator(found: Contributions, calibrator: Any) -> Contributions:

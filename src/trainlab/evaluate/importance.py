@@ -8,11 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.evaluate.contributions import contributions
+from trainlab.evaluate.contributions import contributions, native_contributions
 from trainlab.evaluate.metrics import Context, Metric, predicted_labels
 
 BATCH_ROWS = 50_000
 """Shuffled rows predicted in one call by ``permutation_importance``."""
+PERMUTED_MAX = 100
+"""Features shuffled at most: on wider tables, those with the largest mean |contribution| (or, without
+contributions, whose values follow the model's output most closely)."""
+SAMPLED_MAX = 200
+"""Sampling Shapley values (for models without exact contributions) walk every feature for every row: past this
+many features the SHAP summary is left out."""
 
 
 @dataclass
@@ -36,18 +42,21 @@ class Importance:
 
 
 def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
-                           *, repeats: int = 3, seed: int = 0) -> dict[str, dict[str, float]]:
+                           *, repeats: int = 3, seed: int = 0,
+                           columns: list[str] | None = None) -> dict[str, dict[str, float]]:
     """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it).
 
     The shuffled copies are predicted together, up to ``BATCH_ROWS`` rows a call: an ensemble or a pipeline
-    spends most of a small call on overhead, so one call for all copies is several times faster.
+    spends most of a small call on overhead, so one call for all copies is several times faster. ``columns``
+    limits the features shuffled (default: all).
     """
     rng = np.random.default_rng(seed)
     sign = 1.0 if metric.greater_is_better else -1.0
     baseline = metric.compute(y, model.output(features), ctx)
     n = len(features)
-    shuffles = [(str(column), rng.permutation(n)) for column in features.columns for _ in range(repeats)]
-    drops: dict[str, list[float]] = {str(column): [] for column in features.columns}
+    shuffled_columns = [str(c) for c in features.columns] if columns is None else columns
+    shuffles = [(column, rng.permutation(n)) for column in shuffled_columns for _ in range(repeats)]
+    drops: dict[str, list[float]] = {column: [] for column in shuffled_columns}
     per_call = max(1, BATCH_ROWS // max(n, 1))
     for start in range(0, len(shuffles), per_call):
         batch = shuffles[start:start + per_call]
@@ -65,12 +74,34 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
 
 def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
                        background: pd.DataFrame, *, shap_rows: int = 300, seed: int = 0) -> Importance:
-    """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them."""
-    permutation = permutation_importance(model, features, y, metric, ctx, seed=seed)
+    """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them.
+
+    With more than ``PERMUTED_MAX`` features, only the ``PERMUTED_MAX`` with the largest contributions are shuffled.
+    """
     sample = features.sample(min(shap_rows, len(features)), random_state=seed) if len(features) else features
-    contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
-    return Importance(metric=metric.name, permutation=permutation, shap=contrib.mean_abs(), shap_method=contrib.method,
-                      shap_unit=contrib.unit, rows=len(features))
+    contrib = native_contributions(model, sample, background, positive_index=ctx.positive_index)
+    if contrib is None and features.shape[1] <= SAMPLED_MAX:
+        contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
+    shap = contrib.mean_abs() if contrib is not None else {}
+    columns = None
+    if features.shape[1] > PERMUTED_MAX:
+        order = shap or _follows_output(model, features)
+        columns = sorted(map(str, features.columns), key=lambda c: -order.get(c, 0.0))[:PERMUTED_MAX]
+    permutation = permutation_importance(model, features, y, metric, ctx, seed=seed, columns=columns)
+    method = contrib.method if contrib is not None else (
+        f"not computed: the model has no exact contributions, and sampling them over {features.shape[1]} "
+        f"features would take too long (at most {SAMPLED_MAX})")
+    return Importance(metric=metric.name, permutation=permutation, shap=shap, shap_method=method,
+                      shap_unit=contrib.unit if contrib is not None else "", rows=len(features))
+
+
+def _follows_output(model: Any, features: pd.DataFrame) -> dict[str, float]:
+    """|Spearman correlation| of each numeric feature with the model's first output column (0 for the others)."""
+    output = np.asarray(model.output(features), dtype=float)
+    score = pd.Series(output[:, -1] if output.ndim == 2 else output, index=features.index).rank()
+    numeric = features.select_dtypes("number").rank()
+    found = numeric.corrwith(score).abs().fillna(0.0)
+    return {str(k): float(v) for k, v in found.items()}
 
 
 def explain_rows(model: Any, features: pd.DataFrame, background: pd.DataFrame, classes: list[Any], ctx: Context,

@@ -45,15 +45,20 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
 
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
     A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``;
-    ``text_*`` parameters configure the preprocessing of text columns.
+    ``text_*`` parameters configure the preprocessing of text columns. A ``screen`` parameter keeps that many
+    prepared columns (``build_preprocessor``).
     """
     family_params, text = text_settings(params)
-    preprocessor = build_preprocessor(schema, spec.recipe, text, seed)
-    best_rounds = None
     balance = family_params.pop("class_weight", None)
+    screen = family_params.pop("screen", None)
+    family_params.pop("sample_rows", None)  # how trials sample their fit rows (search/trial.py), not a model option
+    if screen is not None:  # never more than the columns there are
+        screen = min(int(screen), features.shape[1])
+    preprocessor = build_preprocessor(schema, spec.recipe, text, seed, screen)
+    best_rounds = None
     with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
         warnings.simplefilter("ignore")
-        prepared = preprocessor.fit_transform(features)
+        prepared = preprocessor.fit_transform(features, y)
         estimator = spec.build(schema.task, family_params, seed, n_jobs)
         w = weights if spec.sample_weight else None
         if balance is not None:

@@ -50,7 +50,8 @@ class ModelSpec:
     validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
     bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
-    replace some defaults there (see ``with_text``).
+    replace some defaults there (see ``with_text``). ``wide_defaults`` replace some defaults on tables with more
+    columns than rows (strong regularization); families that declare them run first there.
 
     ``onnx`` names the converter ``trainlab.export`` writes the family's models with ('skl2onnx', 'lightgbm',
     'xgboost', 'catboost' or 'torch'; None: they cannot be exported), and ``onnx_numeric_only`` says that it
@@ -78,6 +79,7 @@ class ModelSpec:
     bag: bool = True
     onnx: str | None = None
     onnx_numeric_only: bool = False
+    wide_defaults: dict[str, Any] = field(default_factory=dict)
 
     def name(self, task: str) -> str:
         """The family's display name for a task, e.g. 'Logistic regression' or 'Ridge regression'."""

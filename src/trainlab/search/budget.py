@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 REFIT_SLACK = 0.05
 """Share of the time limit the final refits may run past it (a run may end up to 10 % late)."""
+FIRST_KEEP = 0.2
+"""Share of ``reserve_s`` still kept back while no trial has succeeded: the first model may run into the time
+set aside for the analysis and report (which then shrink to what is left), so that a short limit on a slow table
+still gives a model whenever one fits at all."""
 
 
 @dataclass
@@ -24,10 +28,12 @@ class Budget:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def remaining(self) -> float:
-        """Seconds left for trials (infinite without a time limit)."""
+    def remaining(self, first: bool = False) -> float:
+        """Seconds left for trials (infinite without a time limit); ``first``: for the first model (FIRST_KEEP)."""
         if self.time_limit is None:
             return float("inf")
+        if first:
+            return self.time_limit - self.elapsed() - FIRST_KEEP * self.reserve_s
         return self.time_limit - self.elapsed() - self.reserve_s - self.refit_s
 
     def refit_time_left(self) -> float:
@@ -38,16 +44,16 @@ class Budget:
             return float("inf")
         return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + REFIT_SLACK * self.time_limit
 
-    def deadline(self) -> float:
+    def deadline(self, first: bool = False) -> float:
         """The monotonic clock time by which trials must stop."""
-        return time.monotonic() + self.remaining()
+        return time.monotonic() + self.remaining(first)
 
     def why_stopped(self) -> str:
         if self.max_trials is not None and self.trials_done >= self.max_trials:
             return f"trial budget reached (--max-trials {self.max_trials})"
         return "time limit reached before it could start"
 
-    def exhausted(self) -> bool:
+    def exhausted(self, first: bool = False) -> bool:
         if self.max_trials is not None and self.trials_done >= self.max_trials:
             return True
-        return self.remaining() <= 0
+        return self.remaining(first) <= 0

@@ -107,7 +107,9 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
               prune_worse_than: float | None = None) -> TrialResult:
     """Fit and score the candidate on every fold; a raising candidate becomes a failed result, never a crash.
 
-    With ``prune_worse_than``, a trial whose first fold scores worse than that is stopped as 'pruned'.
+    With ``prune_worse_than``, a trial whose first fold scores worse than that is stopped as 'pruned'. A
+    ``sample_rows`` parameter fits each fold on a stratified sample of that many of its training rows (all of
+    its validation rows are still predicted); the refit on all training rows ignores it.
     """
     spec = get_spec(candidate.family)
     oof = data.oof_template()
@@ -120,11 +122,12 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
         if time.monotonic() + ((fit_s + predict_s) / i if i else 0.0) > deadline:
             return TrialResult(candidate, "failed", error=f"time limit reached after {i} of {len(data.folds)} folds",
                                fit_time_s=fit_s, predict_time_s=predict_s, fold_scores=fold_scores)
-        weights = data.weights[fit_rows] if data.weights is not None else None
+        fitted = _sampled(fit_rows, data, candidate.params.get("sample_rows"))
+        weights = data.weights[fitted] if data.weights is not None else None
         try:
             t0 = time.perf_counter()
             valid = (data.features.iloc[valid_rows], data.y[valid_rows])
-            model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fit_rows], data.y[fit_rows],
+            model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fitted], data.y[fitted],
                               weights, data.seed, data.n_jobs, valid=valid)
             t1 = time.perf_counter()
             oof[valid_rows] = model.output(data.features.iloc[valid_rows])
@@ -150,6 +153,18 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     return TrialResult(candidate, "ok", score=score, metrics=metrics, fit_time_s=fit_s / n,
                        predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit,
                        fold_models=models if spec.bag else None)
+
+
+def _sampled(rows: np.ndarray, data: TrainingData, size: int | None) -> np.ndarray:
+    """``size`` of ``rows``, stratified by class for classification (all of them when there are fewer)."""
+    if size is None or len(rows) <= size:
+        return rows
+    from sklearn.model_selection import train_test_split
+
+    classify = data.context.task != "regression"
+    kept, _ = train_test_split(rows, train_size=int(size), random_state=data.seed,
+                               stratify=data.y[rows] if classify else None)
+    return np.sort(kept)
 
 
 def _fold_score(data: TrainingData, oof: np.ndarray, rows: np.ndarray) -> float:

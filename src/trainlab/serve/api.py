@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from trainlab import __version__
+from trainlab.data.archive import table_suffix
 from trainlab.data.load import load_table
 from trainlab.errors import DataError
 from trainlab.serve import v2
@@ -182,9 +183,10 @@ async def read_upload(request: Request) -> pd.DataFrame:
     if not isinstance(upload, UploadFile):
         raise RequestProblem(422, "file", "Send the table as multipart/form-data in a field named 'file'.")
     name = upload.filename or "upload"
-    suffix = Path(name).suffix.lower()
-    if suffix not in FILE_TYPES:
-        raise RequestProblem(422, "file", f"'{name}' is not a CSV or Parquet file; send .csv, .tsv or .parquet.")
+    suffix = table_suffix(name, FILE_TYPES)
+    if suffix is None:
+        raise RequestProblem(422, "file", f"'{name}' is not a CSV or Parquet file; send .csv, .tsv or .parquet "
+                                          "(also compressed: .csv.gz, .bz2, .xz, .zst, or in a .zip).")
     data = await upload.read()
 
     def parse() -> pd.DataFrame:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from trainlab.data.archive import table_suffix
 from trainlab.errors import DataError, TrainlabError
 
 UPLOAD_TYPES = (".csv", ".tsv", ".parquet", ".pq")
@@ -33,6 +34,7 @@ class Job:
     metric: str | None
     time_limit: float
     models: list[str] | None
+    max_trials: int | None = None
     status: str = "queued"
     stage: str = "Waiting for a free worker"
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
@@ -70,9 +72,10 @@ class JobManager:
 
     def save_upload(self, filename: str, chunks: list[bytes]) -> str:
         """Store an uploaded table under a random name (the user's file name is never a path); returns its id."""
-        suffix = Path(filename or "").suffix.lower()
-        if suffix not in UPLOAD_TYPES:
-            raise DataError(f"'{filename}' is not a CSV or Parquet file. Upload a .csv, .tsv or .parquet table.")
+        suffix = table_suffix(filename or "", UPLOAD_TYPES)
+        if suffix is None:
+            raise DataError(f"'{filename}' is not a CSV or Parquet file. Upload a .csv, .tsv or .parquet table "
+                            "(also compressed: .csv.gz, .bz2, .xz, .zst, or in a .zip).")
         upload_id = uuid.uuid4().hex
         path = self.uploads / f"{upload_id}{suffix}"
         tmp = path.with_name(f".{path.name}.tmp")
@@ -86,9 +89,8 @@ class JobManager:
     def upload_path(self, upload_id: str) -> Path:
         """The stored file of an upload id; DataError if the id is malformed or unknown."""
         if UPLOAD_ID.match(upload_id):
-            for suffix in UPLOAD_TYPES:
-                path = self.uploads / f"{upload_id}{suffix}"
-                if path.is_file():
+            for path in self.uploads.glob(f"{upload_id}.*"):
+                if path.suffix != ".name" and path.is_file():
                     return path
         raise DataError("That uploaded file is no longer here. Upload it again.")
 
@@ -101,12 +103,12 @@ class JobManager:
             path.unlink(missing_ok=True)
 
     def submit(self, upload_id: str, target: str, metric: str | None, time_limit: float,
-               models: list[str] | None) -> Job:
+               models: list[str] | None, max_trials: int | None = None) -> Job:
         """Queue a training job on an upload; it starts when a worker is free."""
         self.upload_path(upload_id)
         job_id = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         job = Job(id=job_id, dataset=upload_id, filename=self.upload_name(upload_id), target=target,
-                  metric=metric, time_limit=time_limit, models=models)
+                  metric=metric, time_limit=time_limit, models=models, max_trials=max_trials)
         with self.lock:
             self.jobs[job.id] = job
         self._save(job)
@@ -141,6 +143,8 @@ class JobManager:
                 options["metric"] = job.metric
             if job.models:
                 options["models"] = tuple(job.models)
+            if job.max_trials:
+                options["max_trials"] = job.max_trials
             run = train(self.upload_path(job.dataset), job.target, listener=_Listener(job, self.lock), **options)
             with self.lock:
                 job.status, job.stage, job.run = "done", "Finished", run.folder.name

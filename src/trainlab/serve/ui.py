@@ -170,8 +170,12 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
                 raise DataError("Pick at least one model family to train.")
             metric = str(form.get("metric", "")) or None
             resolve_metric(metric, infer_task(frame[target]))
+            trials = str(form.get("max_trials", "")).strip()
+            if trials and not (trials.isdigit() and int(trials) >= 1):
+                raise DataError(f"Most trials must be a whole number of at least 1 (or left empty), got {trials!r}.")
+            max_trials = int(trials) if trials else None
             job = jobs.submit(upload_id, target, metric, time_limit,
-                              None if len(chosen) == len(REGISTRY) else chosen)
+                              None if len(chosen) == len(REGISTRY) else chosen, max_trials)
         except TrainlabError as exc:
             return await dataset_page(request, upload_id, error=str(exc), status=422)
         return RedirectResponse(f"/ui/jobs/{job.id}", 303)

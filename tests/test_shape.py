@@ -1,0 +1,100 @@
+"""Wide tables (far more columns than rows): a feature screen, regularized linear models first, and checks,
+importance and the run that stay quick on thousands of columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import trainlab.models  # noqa: F401  (registers the families)
+from trainlab import train
+from trainlab.config import make_config
+from trainlab.data.checks import check_data
+from trainlab.data.prepare import make_features
+from trainlab.evaluate.importance import PERMUTED_MAX, feature_importance
+from trainlab.evaluate.metrics import resolve_metric
+from trainlab.models.fitted import fit_model
+from trainlab.models.registry import get_spec, select_families
+from trainlab.search.shape import for_wide, is_wide
+
+
+def wide_table(rows: int = 50, columns: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, columns))
+    y = np.where(x[:, :3].sum(axis=1) + 0.3 * rng.normal(size=rows) > 0, "yes", "no")
+    return pd.DataFrame(x, columns=[f"g{i}" for i in range(columns)]).assign(y=y)
+
+
+def test_wide_tables_screen_columns_and_run_regularized_families_first() -> None:
+    families, _ = select_families("binary", 40, None, ())
+    assert for_wide(families, 40, 200) == (families, None) and not is_wide(1000, 600)
+    shaped, note = for_wide(families, 40, 600)
+    assert shaped[0].key == "linear" and shaped[0].defaults["C"] == 0.05
+    assert all(s.defaults["screen"] == 40 and "screen" in s.space for s in shaped)
+    assert note is not None and "600 feature columns, 40 training rows" in note
+
+
+def test_the_screen_keeps_the_columns_that_carry_the_signal() -> None:
+    frame = wide_table()
+    checked = check_data(frame, make_config("y", time_limit=None))
+    features = make_features(checked.frame, checked.schema)
+    y = (frame["y"] == "yes").to_numpy(dtype=int)
+    model = fit_model(get_spec("linear"), {"C": 0.05, "screen": 20}, checked.schema, features, y, None, 0)
+    kept = list(model.preprocessor.transform(features.head(3)).columns)
+    assert len(kept) == 20 and {"g0", "g1", "g2"} <= set(kept)
+
+
+def test_leak_check_and_importance_stay_within_bounds_on_thousands_of_columns() -> None:
+    frame = wide_table(columns=2000)
+    frame["leak"] = np.where(frame["y"] == "yes", 1.0, -1.0) + np.arange(len(frame)) * 1e-3
+    checked = check_data(frame, make_config("y", time_limit=None))
+    assert [f.column for f in checked.findings if f.code == "leakage"] == ["leak"]
+    features = make_features(checked.frame, checked.schema)
+    y = (frame["y"] == "yes").to_numpy(dtype=int)
+    params = {**get_spec("naive_bayes").defaults, "screen": 30}
+    model = fit_model(get_spec("naive_bayes"), params, checked.schema, features, y, None, 0)
+    metric = resolve_metric("roc_auc", "binary")
+    from trainlab.evaluate.analysis import context_for
+
+    found = feature_importance(model, features, y, metric, context_for(checked.schema), features.head(10))
+    assert len(found.permutation) == PERMUTED_MAX and found.shap == {}
+    assert "not computed" in found.shap_method and found.ranking()[0] == "leak"
+
+
+def test_a_wide_run_trains_and_says_what_it_changed(tmp_path: Path) -> None:
+    run = train(wide_table(rows=60, columns=500), "y", models=("linear", "naive_bayes"), max_trials=3, folds=3,
+                report=False, out_dir=tmp_path)
+    assert run.best_model and [f.code for f in run.findings].count("wide_table") == 1
+    trials = pd.read_csv(run.folder / "trials.csv")
+    assert trials["model"].iloc[0] == "linear"
+
+
+def test_long_tables_run_boosters_first_on_sampled_fit_rows() -> None:
+    from trainlab.search.shape import SAMPLE_ROWS, for_large
+
+    families, _ = select_families("binary", 60_000, None, ())
+    assert for_large(families, 1000) == (families, None)
+    shaped, note = for_large(families, 60_000)
+    boosters = [s.key for s in shaped if s.early_stop is not None]
+    assert [s.key for s in shaped[: len(boosters)]] == boosters and len(boosters) >= 2
+    assert all(s.defaults["sample_rows"] == SAMPLE_ROWS for s in shaped)
+    assert note is not None and "refits on all training rows" in note
+
+
+def test_a_sampled_trial_fits_on_fewer_rows_and_scores_every_validation_row() -> None:
+    from conftest import make_binary
+    from trainlab.evaluate.metrics import Context
+    from trainlab.search.trial import Candidate, TrainingData, run_trial
+
+    frame = make_binary(n=300)
+    checked = check_data(frame, make_config("outcome", time_limit=None))
+    y = (frame["outcome"] == "good").to_numpy(dtype=int)
+    folds = [(np.arange(0, 200), np.arange(200, 300)), (np.arange(100, 300), np.arange(0, 100))]
+    data = TrainingData(checked.schema, make_features(checked.frame, checked.schema), y, None, folds,
+                        Context("binary", 1, 2), resolve_metric("roc_auc", "binary"), seed=0)
+    spec = get_spec("linear")
+    result = run_trial(Candidate("linear", "linear", {**spec.defaults, "sample_rows": 50}), data, float("inf"))
+    assert result.ok and not np.isnan(result.oof[np.r_[0:100, 200:300]]).any()
+    assert all(len(m.estimator.coef_) == 1 for m in result.fold_models or [])
