@@ -54,9 +54,7 @@ def save_bundle(model: Model, schema: Schema, folder: Path, **details: Any) -> M
         manifest = Manifest(task=schema.task, target=schema.target, classes=list(schema.classes),
                             positive_class=schema.positive_class, schema=schema.to_dict(), members=entries,
                             versions=library_versions(), **details)
-        manifest.files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-        _replace(tmp, folder)
+        seal(tmp, folder, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -87,6 +85,13 @@ def add_documents(folder: Path, documents: dict[str, str]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def seal(tmp: Path, folder: Path, manifest: Manifest) -> None:
+    """Checksum every file written in ``tmp``, write the manifest beside them, and swap ``tmp`` in for ``folder``."""
+    manifest.files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+    (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    _replace(tmp, folder)
 
 
 def _replace(tmp: Path, folder: Path) -> None:

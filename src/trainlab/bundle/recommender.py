@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from trainlab.bundle.io import _replace, verify_files
-from trainlab.bundle.manifest import Manifest, library_versions, sha256_file
+from trainlab.bundle.io import seal, verify_files
+from trainlab.bundle.manifest import Manifest, library_versions
 from trainlab.errors import BundleError
 from trainlab.models.recbase import RecommenderBase
 from trainlab.models.registry import REGISTRY
@@ -56,9 +56,7 @@ def save_recommender(state: RecommenderState, folder: Path, **details: Any) -> M
         manifest = Manifest(task=TASK, target=str(state.columns.get("item")), classes=[], positive_class=None,
                             schema=dict(state.columns), versions=library_versions(),
                             members=[{"family": state.family, "params": state.params, "weight": 1.0}], **details)
-        manifest.files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
-        _replace(tmp, folder)
+        seal(tmp, folder, manifest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
