@@ -225,7 +225,8 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
         return refit_cost(trial) / budget.refit_passes <= time_left
 
     def bag_fits(trial: TrialResult) -> bool:  # k fold models average well; one model on 80 % of rows less so
-        return len(training.folds) > 1 and fold_bag(trial, search.trials) is not None
+        # pictures and sound: a network that used the whole budget is kept as trained rather than dropped
+        return (len(training.folds) > 1 or _has_media(schema)) and fold_bag(trial, search.trials) is not None
 
     best = _best_trial(search, metric.greater_is_better, lambda t: refit_fits(t) or bag_fits(t))
     bag = None if refit_fits(best) else fold_bag(best, search.trials)
@@ -243,7 +244,7 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
         inner: Model = bag
     else:
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        inner = _refit(best, search, training, config)
+        inner = _refit(best, search, training, time.monotonic() + budget.refit_time_left())
     model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
     if bag is not None:
@@ -259,7 +260,8 @@ def _finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], ch
                              "more than the time left")
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
-            model = with_gap_filling(calibrated(_refit(best, search, everything, config), calibrator),
+            deadline = time.monotonic() + budget.refit_time_left()
+            model = with_gap_filling(calibrated(_refit(best, search, everything, deadline), calibrator),
                                      everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
     return _Final(best, model, test_metrics, threshold, calibration, refit, assessment)
@@ -343,12 +345,12 @@ def _all_rows(split: Split) -> Split:
     return Split(kind=split.kind, train=everything, test=split.test[:0], folds=[])
 
 
-def _refit(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
+def _refit(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float) -> Model:
     """The best model refit on all training rows: one family, or every member of the ensemble."""
     t = training
     parts = members_of(best, search.trials)
     members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights, t.seed,
-                         t.n_jobs) for m, _ in parts]
+                         t.n_jobs, deadline=deadline) for m, _ in parts]
     return members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
 
 
@@ -363,6 +365,10 @@ def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> T
     return TrainingData(schema=schema, features=make_features(train, schema), y=encode_target(train, schema),
                         weights=weights, folds=split.folds, context=Context(schema.task, positive, n_classes),
                         metric=metric, seed=config.seed, n_jobs=threads)
+
+
+def _has_media(schema: Schema) -> bool:
+    return any(c.role in ("image", "audio") for c in schema.features)
 
 
 def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:

@@ -18,7 +18,8 @@ from trainlab.cli.lifecycle import after_train, tracking_before
 def train(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
-        help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines.")] = None,
+        help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines; or a folder with one subfolder "
+             "of pictures or sound files per class (the label).")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     task: Annotated[str | None, typer.Option(help="binary, multiclass or regression (inferred if omitted).")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric that ranks models (default: roc_auc, log_loss, rmse).")] = None,
@@ -71,6 +72,8 @@ def train(
             run = run_resume(resume, listener=listener)
         _print_run(run, as_json)
         return
+    if target is None and data is not None and data.is_dir():
+        target = "label"  # a folder of class subfolders: the label is the subfolder
     if data is None or target is None:
         raise ConfigError("Give the data file and the column to predict: trainlab train DATA --target COLUMN "
                           "(or --resume RUN_DIR to continue a run).")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from trainlab.config import TrainConfig
+from trainlab.data.media.check import check_media
 from trainlab.data.schema import Schema, infer_schema
 from trainlab.errors import DataError, did_you_mean, list_names, raise_all
 
@@ -27,6 +28,8 @@ class Finding:
     code: str
     message: str
     column: str | None = None
+    items: list[str] = field(default_factory=list)
+    """Every name behind the finding (e.g. each unreadable file) where the message shows a few."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +56,8 @@ def check_data(frame: pd.DataFrame, config: TrainConfig) -> CheckedData:
     if config.exclude_sensitive:
         ignore += config.sensitive
     schema = infer_schema(frame, config.target, config.task, config.weight_column, ignore=ignore)
+    frame, media = check_media(frame, schema)
+    findings += [Finding(**f) for f in media]
     errors = _target_errors(frame, schema, config)
     errors += _weight_errors(frame, config.weight_column)
     _column_findings(frame, schema, findings)
@@ -219,6 +224,8 @@ def _leakage_findings(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
     target = pd.factorize(y)[0] if classify else y.to_numpy(dtype=float)
     found = []
     for col in schema.features:
+        if col.role in ("image", "audio"):  # unique paths say nothing; their content is checked by hash
+            continue
         x = sample[col.name]
         # Trees handle missing values natively; a sentinel such as -1e300 overflows their float32 inputs.
         codes = pd.factorize(x)[0] if col.role != "numeric" else pd.to_numeric(x, errors="coerce")

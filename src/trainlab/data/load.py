@@ -1,4 +1,4 @@
-"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines, or take a pandas DataFrame."""
+"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines, a folder of pictures or clips, or a DataFrame."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from trainlab.data.media.files import kind_of
+from trainlab.data.media.folders import read_media_folder
 from trainlab.errors import DataError
 
 FORMATS = {
@@ -27,13 +29,21 @@ def load_table(source: str | Path | pd.DataFrame) -> pd.DataFrame:
     else:
         path = Path(source)
         where = f"'{path}'"
-        frame = _read_file(path)
+        frame = read_media_folder(path) if path.is_dir() else _with_paths_resolved(_read_file(path), path.parent)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(
             f"{where} has no data rows ({frame.shape[0]} rows, {frame.shape[1]} columns). "
             "Give a table with a header line and at least one row per example."
         )
     frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _with_paths_resolved(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Columns of picture or sound paths, relative ones taken from the table's folder."""
+    for name in frame.columns:
+        if kind_of(frame[name]) is not None:
+            frame[name] = frame[name].map(lambda v: v if pd.isna(v) else str(folder / str(v)))
     return frame
 
 
@@ -44,8 +54,6 @@ def _read_file(path: Path) -> pd.DataFrame:
             near = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() in FORMATS)[:5]
             hint = f" Files here: {', '.join(near)}." if near else ""
         raise DataError(f"File '{path}' not found. Check the path.{hint}")
-    if path.is_dir():
-        raise DataError(f"'{path}' is a folder, not a data file. Give the path of a CSV, Parquet, Excel or JSON file.")
     if path.stat().st_size == 0:
         raise DataError(f"File '{path}' is empty (0 bytes). Export the table again.")
     kind = FORMATS.get(path.suffix.lower())

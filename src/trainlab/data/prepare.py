@@ -15,9 +15,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from trainlab.data.media.features import classic_columns, media_features, neural_columns
 from trainlab.data.schema import Schema
 
-RECIPES = ("scaled", "tree", "booster", "catboost")
+RECIPES = ("scaled", "tree", "booster", "catboost", "neural")
 TRUE_WORDS = {"true", "yes", "y", "t", "1"}
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
 DATE_ATTRIBUTES = {"dayofweek": "day_of_week"}  # the feature keeps its name; pandas 4 drops .dt.dayofweek
@@ -27,11 +28,15 @@ MAX_CODES = 255
 
 
 def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Model inputs: numbers as floats, booleans as 0/1, dates as their parts, categories as text."""
+    """Model inputs: numbers as floats, booleans as 0/1, dates as their parts, categories as text, picture and
+    sound files as their decoded values and features (``data.media``)."""
     out: dict[str, pd.Series] = {}
+    media = []
     for col in schema.features:
         s = frame[col.name]
-        if col.role == "numeric":
+        if col.role in ("image", "audio"):
+            media.append(media_features(s, col.name, col.media))
+        elif col.role == "numeric":
             out[col.name] = pd.to_numeric(s, errors="coerce").astype(float)
         elif col.role == "boolean":
             out[col.name] = s.map(lambda v: np.nan if pd.isna(v) else float(str(v).strip().lower() in TRUE_WORDS))
@@ -44,7 +49,8 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         else:
             out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
                 lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
-    return pd.DataFrame(out, index=frame.index)
+    table = pd.DataFrame(out, index=frame.index)
+    return pd.concat([table, *media], axis=1) if media else table
 
 
 def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
@@ -56,14 +62,18 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
             numeric += [f"{col.name}_{part}" for part in DATE_PARTS]
         elif col.role == "categorical":
             categorical.append(col.name)
+        elif col.role in ("image", "audio"):
+            numeric += classic_columns(col.name, col.media)
         else:
             numeric.append(col.name)
     return numeric, categorical
 
 
 def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
-    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster' or 'catboost'."""
+    """An unfitted transformer for one recipe: 'scaled', 'tree', 'booster', 'catboost' or 'neural' (that of
+    catboost, with the decoded pictures and spectrograms passed through for the network's encoders)."""
     numeric, categorical = feature_groups(schema)
+    raw = [name for col in schema.features if col.role in ("image", "audio") for name in neural_columns(col.name, col.media)]
     if recipe == "scaled":
         num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                         ("scale", StandardScaler())])
@@ -76,13 +86,15 @@ def build_preprocessor(schema: Schema, recipe: str) -> ColumnTransformer:
     elif recipe == "booster":
         num = "passthrough"
         cat = _ordinal()
-    elif recipe == "catboost":
+    elif recipe in ("catboost", "neural"):
         num = "passthrough"
         cat = SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)
     else:
         raise ValueError(f"unknown recipe {recipe!r}; known: {RECIPES}")
-    transformer = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)],
-                                    verbose_feature_names_out=False, remainder="drop")
+    parts = [("num", num, numeric), ("cat", cat, categorical)]
+    if recipe == "neural" and raw:
+        parts.append(("media", "passthrough", raw))
+    transformer = ColumnTransformer(parts, verbose_feature_names_out=False, remainder="drop")
     return transformer.set_output(transform="pandas")
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.evaluate.contributions import contributions
+from trainlab.data.media import media_blocks
+from trainlab.evaluate.contributions import Contributions, contributions
 from trainlab.evaluate.metrics import Context, Metric, predicted_labels
 
 BATCH_ROWS = 50_000
@@ -39,6 +40,8 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
                            *, repeats: int = 3, seed: int = 0) -> dict[str, dict[str, float]]:
     """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it).
 
+    A picture or sound column counts as one feature: all the columns made from its files are shuffled together.
+
     The shuffled copies are predicted together, up to ``BATCH_ROWS`` rows a call: an ensemble or a pipeline
     spends most of a small call on overhead, so one call for all copies is several times faster.
     """
@@ -46,15 +49,16 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
     sign = 1.0 if metric.greater_is_better else -1.0
     baseline = metric.compute(y, model.output(features), ctx)
     n = len(features)
-    shuffles = [(str(column), rng.permutation(n)) for column in features.columns for _ in range(repeats)]
-    drops: dict[str, list[float]] = {str(column): [] for column in features.columns}
+    groups = feature_columns(list(features.columns))
+    shuffles = [(name, rng.permutation(n)) for name in groups for _ in range(repeats)]
+    drops: dict[str, list[float]] = {name: [] for name in groups}
     per_call = max(1, BATCH_ROWS // max(n, 1))
     for start in range(0, len(shuffles), per_call):
         batch = shuffles[start:start + per_call]
         copies = []
         for column, order in batch:
             shuffled = features.copy()
-            shuffled[column] = features[column].to_numpy()[order]
+            shuffled[groups[column]] = features[groups[column]].to_numpy()[order]
             copies.append(shuffled)
         output = model.output(pd.concat(copies, ignore_index=True))
         for i, (column, _) in enumerate(batch):
@@ -63,12 +67,26 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
     return dict(sorted(result.items(), key=lambda kv: -kv[1]["mean"]))
 
 
+def feature_columns(columns: list[str]) -> dict[str, list[str]]:
+    """Each feature and its model-input columns: a column for itself, or every column made from one picture or
+    sound column (its raw block and its ``<column>_`` features)."""
+    media = [block.column for block in media_blocks(columns)]
+    groups: dict[str, list[str]] = {name: [] for name in media}
+    for column in map(str, columns):
+        owner = next((m for m in media if column.startswith((f"{m}#", f"{m}_"))), None)
+        groups.setdefault(owner or column, []).append(column)
+    return groups
+
+
 def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
                        background: pd.DataFrame, *, shap_rows: int = 300, seed: int = 0) -> Importance:
     """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them."""
     permutation = permutation_importance(model, features, y, metric, ctx, seed=seed)
     sample = features.sample(min(shap_rows, len(features)), random_state=seed) if len(features) else features
-    contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
+    if media_blocks(list(features.columns)):  # thousands of pixel columns: no per-column contributions
+        contrib = Contributions(np.zeros((0, 0)), np.zeros(0), [], "", "not computed for picture and sound inputs")
+    else:
+        contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
     return Importance(metric=metric.name, permutation=permutation, shap=contrib.mean_abs(), shap_method=contrib.method,
                       shap_unit=contrib.unit, rows=len(features))
 
