@@ -212,3 +212,19 @@ def test_a_missing_file_at_predict_time_is_named(tmp_path: Path) -> None:
     rows = pd.DataFrame({"path": [str(tmp_path / "gone.png")]})
     with pytest.raises(DataError, match=r"1 file\(s\) cannot be read: .*gone.png"):
         make_features(rows, checked.schema)
+
+
+def test_explain_draws_a_heat_map_of_a_picture(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import trainlab
+    from trainlab.cli import app
+
+    photos = make_photos(tmp_path / "photos", per_class=10)
+    run = trainlab.train(photos, target="label", out_dir=tmp_path / "runs", models=("linear",), max_trials=1,
+                         time_limit=None, report=False)
+    heat = tmp_path / "heat.png"
+    result = CliRunner().invoke(app, ["explain", str(run.bundle_path), str(photos / "cross" / "0.png"), "-o", str(heat)])
+    assert result.exit_code == 0, result.output
+    assert heat.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(line.split()[-1] for line in result.stdout.strip().splitlines()) == sorted(SHAPES)
