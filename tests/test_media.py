@@ -228,3 +228,25 @@ def test_explain_draws_a_heat_map_of_a_picture(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert heat.read_bytes()[:4] == b"\x89PNG"
     assert sorted(line.split()[-1] for line in result.stdout.strip().splitlines()) == sorted(SHAPES)
+
+
+def test_the_server_predicts_an_uploaded_picture(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    import httpx
+
+    import trainlab
+    from serve_helpers import running
+    from trainlab.serve.app import ServeSettings, create_app
+
+    photos = make_photos(tmp_path / "photos", per_class=10)
+    run = trainlab.train(photos, target="label", out_dir=tmp_path / "runs", models=("linear",), max_trials=1,
+                         time_limit=None, report=False)
+    with running(create_app(ServeSettings(bundle=run.bundle_path, runs_dir=tmp_path / "ui"))) as base:
+        picture = (photos / "square" / "0.png").read_bytes()
+        answer = httpx.post(f"{base}/predict/file", files={"file": ("square.png", picture, "image/png")})
+        assert answer.status_code == 200, answer.text
+        assert "square" in answer.text
+        wrong = httpx.post(f"{base}/predict/file", files={"file": ("rows.csv", b"a,b\n1,2\n", "text/csv")})
+        assert wrong.status_code == 422 and "not an image file" in wrong.text
+        broken = httpx.post(f"{base}/predict/file", files={"file": ("bad.png", b"\x89PNG no", "image/png")})
+        assert broken.status_code == 422 and "bad.png" in broken.text
