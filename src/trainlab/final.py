@@ -68,7 +68,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         return refit_cost(trial) / budget.refit_passes <= time_left
 
     def bag_fits(trial: TrialResult) -> bool:  # k fold models average well; one model on 80 % of rows less so
-        return len(training.folds) > 1 and fold_bag(trial, search.trials) is not None
+        # pictures and sound: a network that used the whole budget is kept as trained rather than dropped
+        return (len(training.folds) > 1 or has_media(schema)) and fold_bag(trial, search.trials) is not None
 
     best = best_trial(search, metric.greater_is_better, lambda t: refit_fits(t) or bag_fits(t))
     bag = None if refit_fits(best) else fold_bag(best, search.trials)
@@ -86,7 +87,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         inner: Model = bag
     else:
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        inner = refit_model(best, search, training, config)
+        inner = refit_model(best, search, training, time.monotonic() + budget.refit_time_left())
     model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
     if bag is not None:
@@ -102,7 +103,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
                              "more than the time left")
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
-            model = with_gap_filling(calibrated(refit_model(best, search, everything, config), calibrator),
+            deadline = time.monotonic() + budget.refit_time_left()
+            model = with_gap_filling(calibrated(refit_model(best, search, everything, deadline), calibrator),
                                      everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
     return Final(best, model, scores, threshold, calibration, refit, assessment)
@@ -114,12 +116,13 @@ def all_rows(split: Split) -> Split:
     return Split(kind=split.kind, train=everything, test=split.test[:0], folds=[])
 
 
-def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, config: TrainConfig) -> Model:
-    """The best model refit on all training rows: one family, or every member of the ensemble."""
+def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float) -> Model:
+    """The best model refit on all training rows: one family, or every member of the ensemble; families that can
+    stop early stop at ``deadline``."""
     t = training
     parts = members_of(best, search.trials)
     members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights, t.seed,
-                         t.n_jobs) for m, _ in parts]
+                         t.n_jobs, deadline=deadline) for m, _ in parts]
     return members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
 
 
@@ -179,3 +182,8 @@ def runner_up(best: TrialResult, search: SearchResult, greater_is_better: bool) 
     trial = sorted(others, key=lambda t: -t.score if greater_is_better else t.score)[0]
     return {"name": trial.candidate.name, "family": trial.candidate.family, "params": trial.final_params,
             "fit_time_s": trial.fit_time_s}
+
+
+def has_media(schema: Schema) -> bool:
+    """Whether the table has picture or sound columns (validated on one holdout, see ``data/split``)."""
+    return any(c.role in ("image", "audio") for c in schema.features)

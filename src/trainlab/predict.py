@@ -94,11 +94,13 @@ class Predictor:
         return explanations
 
     def predictions_table(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """The rows' predictions as a table: 'prediction', plus 'proba_<class>' columns for classifiers."""
+        """The rows' predictions as a table: 'prediction', plus 'proba_<class>' columns for classifiers; the
+        picture or sound paths first, when the model reads files."""
         out = self.output(rows)
+        files = {c.name: rows[c.name].to_numpy() for c in self.schema.features if c.role in ("image", "audio")}
         if self.task == "regression":
-            return pd.DataFrame({"prediction": out})
-        table = pd.DataFrame({"prediction": np.asarray(self.classes, dtype=object)[self._labels(out)]})
+            return pd.DataFrame({**files, "prediction": out})
+        table = pd.DataFrame({**files, "prediction": np.asarray(self.classes, dtype=object)[self._labels(out)]})
         for i, cls in enumerate(self.classes):
             table[f"proba_{cls}"] = out[:, i]
         return table

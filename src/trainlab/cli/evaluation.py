@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,17 +22,37 @@ def report(
     err.print(f"Wrote {path} and {path.with_name('summary.json')}")
 
 
+def _explain_picture(predictor: Any, picture: Path, output: Path, top: int) -> None:
+    import numpy as np
+
+    from trainlab.evaluate.occlusion import occlusion_map, write_heat_map
+
+    image, heat, proba = occlusion_map(predictor.output, predictor.schema, picture)
+    order = np.argsort(-proba)[:top]
+    classes = [str(predictor.classes[i]) for i in order]
+    write_heat_map(image, heat, f"{picture.name}: {classes[0]} ({proba[order[0]]:.3f})", output)
+    for name, i in zip(classes, order, strict=True):
+        out.print(f"  {proba[i]:.3f}  {name}", highlight=False)
+    err.print(f"Wrote the heat map to {output}")
+
+
 def explain(
     bundle: Annotated[Path, typer.Argument(help="A model bundle: the 'model' folder of a run.")],
     data: Annotated[Path, typer.Argument(help="Rows to explain, with the training columns.")],
     top: Annotated[int, typer.Option(help="Contributing features shown per row.")] = 5,
     limit: Annotated[int, typer.Option(help="Explain at most this many rows.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON on stdout.")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Heat map of a picture (PNG).")] = None,
 ) -> None:
-    """Explain each prediction of DATA: its top contributing features, their values and direction."""
+    """Explain each prediction of DATA: its top contributing features, their values and direction; for one
+    picture, a heat map of the regions that drove the prediction (occlusion) and the top classes."""
     from trainlab.data.load import load_table
+    from trainlab.data.media import kind_of_path
     from trainlab.predict import Predictor
 
+    if kind_of_path(data) == "image":
+        _explain_picture(Predictor.load(bundle), data, output or data.with_name(f"{data.stem}-heat.png"), top)
+        return
     rows = load_table(data)
     explained = Predictor.load(bundle).explain(rows.head(limit), top=top)
     if as_json:

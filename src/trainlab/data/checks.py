@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from trainlab.config import TrainConfig
+from trainlab.data.media.check import check_media
 from trainlab.data.schema import Schema, infer_schema
 from trainlab.data.text import MAX_TEXT_CHARS
 from trainlab.errors import DataError, did_you_mean, list_names, raise_all
@@ -30,6 +31,8 @@ class Finding:
     code: str
     message: str
     column: str | None = None
+    items: list[str] = field(default_factory=list)
+    """Every name behind the finding (e.g. each unreadable file) where the message shows a few."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,6 +59,8 @@ def check_data(frame: pd.DataFrame, config: TrainConfig) -> CheckedData:
     if config.exclude_sensitive:
         ignore += config.sensitive
     schema = infer_schema(frame, config.target, config.task, config.weight_column, ignore=ignore)
+    frame, media = check_media(frame, schema)
+    findings += [Finding(**f) for f in media]
     errors = _target_errors(frame, schema, config)
     errors += _weight_errors(frame, config.weight_column)
     _column_findings(frame, schema, findings)
@@ -242,10 +247,10 @@ def _leakage_findings(frame: pd.DataFrame, schema: Schema) -> list[Finding]:
         return []
     target = pd.factorize(y)[0] if classify else y.to_numpy(dtype=float)
     # Trees handle missing values natively; a sentinel such as -1e300 overflows their float32 inputs.
-    # text is left out: one text per row predicts nothing as codes, and its words are the point
+    # text, pictures and sound are left out: one value per row predicts nothing as codes (media are checked by hash)
     codes = pd.DataFrame({col.name: pd.factorize(sample[col.name])[0] if col.role != "numeric"
                           else pd.to_numeric(sample[col.name], errors="coerce")
-                          for col in schema.features if col.role != "text"},
+                          for col in schema.features if col.role not in ("text", "image", "audio")},
                          index=sample.index, dtype=float)
     found = []
     for name in _leak_candidates(codes, target, classify):

@@ -1,5 +1,5 @@
-"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines (each also compressed or in a zip), or take a
-pandas DataFrame."""
+"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines (each also compressed or in a zip), a folder of
+class subfolders (of pictures, clips or .txt files), or take a pandas DataFrame."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pandas as pd
 
 from trainlab.data.archive import is_packed, unpack
 from trainlab.data.folders import read_class_folder
+from trainlab.data.media.files import kind_of
+from trainlab.data.media.folders import read_media_folder
 from trainlab.errors import DataError
 
 FORMATS = {
@@ -33,13 +35,28 @@ def load_table(source: str | Path | pd.DataFrame, member: str | None = None) -> 
     else:
         path = Path(source)
         where = f"'{path}'"
-        frame = _read_file(path, member)
+        frame = _read_folder(path) if path.is_dir() else _with_paths_resolved(_read_file(path, member), path.parent)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(
             f"{where} has no data rows ({frame.shape[0]} rows, {frame.shape[1]} columns). "
             "Give a table with a header line and at least one row per example."
         )
     frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _read_folder(folder: Path) -> pd.DataFrame:
+    """A folder of class subfolders: of .txt files (a text column), else of pictures or sound files (paths)."""
+    if any(p.suffix.lower() == ".txt" for p in folder.glob("*/*")):
+        return read_class_folder(folder)
+    return read_media_folder(folder)
+
+
+def _with_paths_resolved(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """Columns of picture or sound paths, relative ones taken from the table's folder."""
+    for name in frame.columns:
+        if kind_of(frame[name]) is not None:
+            frame[name] = frame[name].map(lambda v: v if pd.isna(v) else str(folder / str(v)))
     return frame
 
 
@@ -50,8 +67,6 @@ def _read_file(path: Path, member: str | None) -> pd.DataFrame:
             near = sorted(p.name for p in path.parent.iterdir() if p.suffix.lower() in FORMATS)[:5]
             hint = f" Files here: {', '.join(near)}." if near else ""
         raise DataError(f"File '{path}' not found. Check the path.{hint}")
-    if path.is_dir():  # one subfolder per class of .txt files
-        return read_class_folder(path)
     if path.stat().st_size == 0:
         raise DataError(f"File '{path}' is empty (0 bytes). Export the table again.")
     raw, name = unpack(path, FORMATS, member) if is_packed(path) else (None, path.name)

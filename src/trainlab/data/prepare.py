@@ -17,10 +17,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+from trainlab.data.media.features import classic_columns, media_features, neural_columns
 from trainlab.data.schema import Schema
 from trainlab.data.text import TEXT_DEFAULTS, TextVectorizer, clean_texts
 
-RECIPES = ("sparse", "scaled", "tree", "booster", "catboost")
+RECIPES = ("sparse", "scaled", "tree", "booster", "catboost", "neural")
 """'sparse' is 'scaled' for linear models: the same columns, with text as sparse TF-IDF rather than SVD components."""
 TRUE_WORDS = {"true", "yes", "y", "t", "1"}
 DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
@@ -31,11 +32,15 @@ MAX_CODES = 255
 
 
 def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Model inputs: numbers as floats, booleans as 0/1, dates as their parts, categories as text."""
+    """Model inputs: numbers as floats, booleans as 0/1, dates as their parts, categories as text, picture and
+    sound files as their decoded values and features (``data.media``)."""
     out: dict[str, pd.Series] = {}
+    media = []
     for col in schema.features:
         s = frame[col.name]
-        if col.role == "numeric":
+        if col.role in ("image", "audio"):
+            media.append(media_features(s, col.name, col.media))
+        elif col.role == "numeric":
             out[col.name] = pd.to_numeric(s, errors="coerce").astype(float)
         elif col.role == "boolean":
             out[col.name] = s.map(lambda v: np.nan if pd.isna(v) else float(str(v).strip().lower() in TRUE_WORDS))
@@ -50,7 +55,8 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         else:
             out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
                 lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
-    return pd.DataFrame(out, index=frame.index)
+    table = pd.DataFrame(out, index=frame.index)
+    return pd.concat([table, *media], axis=1) if media else table
 
 
 def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
@@ -62,6 +68,8 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
             numeric += [f"{col.name}_{part}" for part in DATE_PARTS]
         elif col.role == "categorical":
             categorical.append(col.name)
+        elif col.role in ("image", "audio"):
+            numeric += classic_columns(col.name, col.media)
         elif col.role != "text":
             numeric.append(col.name)
     return numeric, categorical
@@ -69,7 +77,8 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
 
 def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None = None,
                        seed: int = 0, screen: int | None = None) -> ColumnTransformer | Pipeline:
-    """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster' or 'catboost'.
+    """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster', 'catboost' or 'neural' (that
+    of catboost, with the decoded pictures and spectrograms passed through for the network's encoders).
 
     Text columns become TF-IDF terms (sparse, for the 'sparse' recipe) or their SVD components (the others);
     ``text`` holds the ``text_*`` settings (``TEXT_DEFAULTS`` for those it lacks). With ``screen``, only the
@@ -77,6 +86,7 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     out: the feature screen of tables with far more columns than rows.
     """
     numeric, categorical = feature_groups(schema)
+    raw = [name for col in schema.features if col.role in ("image", "audio") for name in neural_columns(col.name, col.media)]
     if recipe in ("scaled", "sparse"):
         num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                         ("scale", StandardScaler())])
@@ -89,7 +99,7 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     elif recipe == "booster":
         num = "passthrough"
         cat = _ordinal()
-    elif recipe == "catboost":
+    elif recipe in ("catboost", "neural"):
         num = "passthrough"
         cat = SimpleImputer(strategy="constant", fill_value=MISSING, keep_empty_features=True)
     else:
@@ -101,6 +111,8 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     blocks += [(f"text:{name}", TextVectorizer(column=name, words=settings["text_words"], chars=settings["text_chars"],
                                                vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"],
                                                seed=seed), [name]) for name in texts]
+    if recipe == "neural" and raw:
+        blocks.append(("media", "passthrough", raw))
     transformer = ColumnTransformer(blocks, verbose_feature_names_out=False, remainder="drop",
                                     sparse_threshold=1.0 if sparse else 0.0)
     if screen is not None and recipe != "catboost":  # CatBoost's text categories have no F-statistic

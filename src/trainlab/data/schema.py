@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainlab.data.media.files import kind_of
 from trainlab.errors import DataError, SchemaError, did_you_mean, list_names
 
-ROLES = ("numeric", "categorical", "boolean", "datetime", "text", "id", "constant", "empty")
-FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime", "text")
+ROLES = ("numeric", "categorical", "boolean", "datetime", "image", "audio", "text", "id", "constant", "empty")
+FEATURE_ROLES = ("numeric", "categorical", "boolean", "datetime", "image", "audio", "text")
 ID_NAME = re.compile(r"(^|[_\s-])(id|uuid|guid|key|index|idx)$|^(id|uuid|guid)[_\s-]|^row(_?num(ber)?)?$", re.I)
 BOOL_WORDS = {frozenset({"true", "false"}), frozenset({"yes", "no"}), frozenset({"y", "n"}), frozenset({"t", "f"})}
 MAX_CATEGORIES_STORED = 200
@@ -30,6 +31,8 @@ class ColumnInfo:
     n_missing: int
     categories: list[str] = field(default_factory=list)
     note: str = ""
+    media: dict[str, Any] = field(default_factory=dict)
+    """Picture and sound columns: how their files are decoded (size, channels; sample rate, mel bands, frames)."""
 
 
 @dataclass
@@ -146,6 +149,8 @@ def infer_column(s: pd.Series, name: str) -> ColumnInfo:
         info.role = "boolean"
     elif pd.api.types.is_datetime64_any_dtype(s):
         info.role = "datetime"
+    elif kind_of(non_missing) is not None:
+        info.role, info.note = str(kind_of(non_missing)), "paths of files"
     elif pd.api.types.is_numeric_dtype(s):
         if _is_integer_key(non_missing, n, name):
             info.role, info.note = "id", "an integer key, unique per row"

@@ -35,7 +35,7 @@ class Split:
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "train_rows": len(self.train), "test_rows": len(self.test),
                 "validation": f"{len(self.folds)}-fold cross-validation" if len(self.folds) > 1
-                else "one validation split (large data)"}
+                else "one validation split (large data, or pictures and sound)"}
 
 
 def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: int) -> Split:
@@ -72,9 +72,10 @@ def holdout(frame: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str,
 
 
 def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int) -> list[Fold]:
-    """Validation folds over the train part; one validation split on large data."""
+    """Validation folds over the train part; one validation split on large data, and on pictures and sound
+    (a network on files cannot afford k fits)."""
     positions = np.arange(len(train))
-    if len(train) > LARGE_DATA_ROWS:
+    if len(train) > LARGE_DATA_ROWS or any(c.role in ("image", "audio") for c in schema.features):
         fit, valid = holdout(train, schema, config, kind, seed + 1, 0.2)
         return [(fit, valid)]
     n = config.folds

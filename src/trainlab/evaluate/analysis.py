@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.config import TrainConfig
+from trainlab.data.media import block_columns
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import Schema
 from trainlab.data.split import Split
@@ -317,7 +318,10 @@ def split_profile(train: pd.DataFrame, test: pd.DataFrame, schema: Schema) -> di
 
 
 def background_records(features: pd.DataFrame, seed: int, rows: int = 50) -> list[dict[str, Any]]:
-    """A small random sample of feature rows as plain records, kept in a bundle for model-agnostic explanations."""
+    """A small random sample of feature rows as plain records, kept in a bundle for model-agnostic explanations;
+    none for pictures and sound, whose thousands of columns get no per-column explanations."""
+    if block_columns(list(features.columns)):
+        return []
     sample = features.sample(min(rows, len(features)), random_state=seed)
     return json.loads(sample.to_json(orient="records"))
 

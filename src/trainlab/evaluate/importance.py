@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.evaluate.contributions import contributions, native_contributions
+from trainlab.data.media import media_blocks
+from trainlab.evaluate.contributions import Contributions, contributions, native_contributions
 from trainlab.evaluate.metrics import Context, Metric, predicted_labels
 
 BATCH_ROWS = 50_000
@@ -46,6 +47,8 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
                            columns: list[str] | None = None) -> dict[str, dict[str, float]]:
     """For each feature: how much the metric worsens when that column is shuffled (positive = the model uses it).
 
+    A picture or sound column counts as one feature: all the columns made from its files are shuffled together.
+
     The shuffled copies are predicted together, up to ``BATCH_ROWS`` rows a call: an ensemble or a pipeline
     spends most of a small call on overhead, so one call for all copies is several times faster. ``columns``
     limits the features shuffled (default: all).
@@ -54,22 +57,34 @@ def permutation_importance(model: Any, features: pd.DataFrame, y: np.ndarray, me
     sign = 1.0 if metric.greater_is_better else -1.0
     baseline = metric.compute(y, model.output(features), ctx)
     n = len(features)
-    shuffled_columns = [str(c) for c in features.columns] if columns is None else columns
-    shuffles = [(column, rng.permutation(n)) for column in shuffled_columns for _ in range(repeats)]
-    drops: dict[str, list[float]] = {column: [] for column in shuffled_columns}
+    every = feature_columns(list(features.columns))
+    groups = every if columns is None else {name: every.get(name, [name]) for name in columns}
+    shuffles = [(name, rng.permutation(n)) for name in groups for _ in range(repeats)]
+    drops: dict[str, list[float]] = {name: [] for name in groups}
     per_call = max(1, BATCH_ROWS // max(n, 1))
     for start in range(0, len(shuffles), per_call):
         batch = shuffles[start:start + per_call]
         copies = []
         for column, order in batch:
             shuffled = features.copy()
-            shuffled[column] = features[column].to_numpy()[order]
+            shuffled[groups[column]] = features[groups[column]].to_numpy()[order]
             copies.append(shuffled)
         output = model.output(pd.concat(copies, ignore_index=True))
         for i, (column, _) in enumerate(batch):
             drops[column].append(sign * (baseline - metric.compute(y, output[i * n:(i + 1) * n], ctx)))
     result = {column: {"mean": float(np.mean(d)), "std": float(np.std(d))} for column, d in drops.items()}
     return dict(sorted(result.items(), key=lambda kv: -kv[1]["mean"]))
+
+
+def feature_columns(columns: list[str]) -> dict[str, list[str]]:
+    """Each feature and its model-input columns: a column for itself, or every column made from one picture or
+    sound column (its raw block and its ``<column>_`` features)."""
+    media = [block.column for block in media_blocks(columns)]
+    groups: dict[str, list[str]] = {name: [] for name in media}
+    for column in map(str, columns):
+        owner = next((m for m in media if column.startswith((f"{m}#", f"{m}_"))), None)
+        groups.setdefault(owner or column, []).append(column)
+    return groups
 
 
 def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
@@ -79,14 +94,18 @@ def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric
     With more than ``PERMUTED_MAX`` features, only the ``PERMUTED_MAX`` with the largest contributions are shuffled.
     """
     sample = features.sample(min(shap_rows, len(features)), random_state=seed) if len(features) else features
-    contrib = native_contributions(model, sample, background, positive_index=ctx.positive_index)
-    if contrib is None and features.shape[1] <= SAMPLED_MAX:
-        contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
+    if media_blocks(list(features.columns)):  # thousands of pixel columns: no per-column contributions
+        contrib: Contributions | None = Contributions(np.zeros((0, 0)), np.zeros(0), [], "",
+                                                      "not computed for picture and sound inputs")
+    else:
+        contrib = native_contributions(model, sample, background, positive_index=ctx.positive_index)
+        if contrib is None and features.shape[1] <= SAMPLED_MAX:
+            contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
     shap = contrib.mean_abs() if contrib is not None else {}
     columns = None
-    if features.shape[1] > PERMUTED_MAX:
+    if len(feature_columns(list(features.columns))) > PERMUTED_MAX:
         order = shap or _follows_output(model, features)
-        columns = sorted(map(str, features.columns), key=lambda c: -order.get(c, 0.0))[:PERMUTED_MAX]
+        columns = sorted(feature_columns(list(features.columns)), key=lambda c: -order.get(c, 0.0))[:PERMUTED_MAX]
     permutation = permutation_importance(model, features, y, metric, ctx, seed=seed, columns=columns)
     method = contrib.method if contrib is not None else (
         f"not computed: the model has no exact contributions, and sampling them over {features.shape[1]} "

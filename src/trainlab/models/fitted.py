@@ -11,7 +11,7 @@ import pandas as pd
 
 from trainlab.data.prepare import build_preprocessor, text_settings
 from trainlab.data.schema import Schema
-from trainlab.models.registry import ModelSpec, get_spec, model_output
+from trainlab.models.registry import FIT_DEADLINE, ModelSpec, get_spec, model_output
 
 
 @dataclass
@@ -40,9 +40,10 @@ class TrainedModel:
 
 def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features: pd.DataFrame, y: np.ndarray,
               weights: np.ndarray | None, seed: int, n_jobs: int = 1,
-              valid: tuple[pd.DataFrame, np.ndarray] | None = None) -> TrainedModel:
+              valid: tuple[pd.DataFrame, np.ndarray] | None = None, deadline: float | None = None) -> TrainedModel:
     """Fit the family's preprocessing recipe and estimator on these rows only.
 
+    ``deadline`` (a ``time.monotonic()`` moment) is when families that can stop early should stop.
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
     A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``;
     ``text_*`` parameters configure the preprocessing of text columns. A ``screen`` parameter keeps that many
@@ -56,26 +57,30 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
         screen = min(int(screen), features.shape[1])
     preprocessor = build_preprocessor(schema, spec.recipe, text, seed, screen)
     best_rounds = None
-    with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
-        warnings.simplefilter("ignore")
-        prepared = preprocessor.fit_transform(features, y)
-        estimator = spec.build(schema.task, family_params, seed, n_jobs)
-        w = weights if spec.sample_weight else None
-        if balance is not None:
-            if not spec.sample_weight or schema.task == "regression":
-                raise ValueError(f"class_weight={balance!r}: family {spec.key!r} on a {schema.task} task cannot "
-                                 "weigh classes (it needs classes and a fit that takes sample weights)")
-            w = class_weights(y, balance) * (1.0 if w is None else np.asarray(w, dtype=float))
-        if valid is not None and spec.early_stop is not None:
-            valid_x, valid_y = valid
-            if schema.task != "regression":  # a class the training rows lack cannot be scored on
-                keep = np.isin(valid_y, np.unique(y))
-                valid_x, valid_y = valid_x[keep], valid_y[keep]
-            best_rounds = spec.early_stop(estimator, prepared, y, w, preprocessor.transform(valid_x), valid_y)
-        elif w is not None:
-            estimator.fit(prepared, y, sample_weight=w)
-        else:
-            estimator.fit(prepared, y)
+    token = FIT_DEADLINE.set(deadline)
+    try:
+        with warnings.catch_warnings():  # libraries' advice about their own options is noise to trainlab's users
+            warnings.simplefilter("ignore")
+            prepared = preprocessor.fit_transform(features, y)
+            estimator = spec.build(schema.task, family_params, seed, n_jobs)
+            w = weights if spec.sample_weight else None
+            if balance is not None:
+                if not spec.sample_weight or schema.task == "regression":
+                    raise ValueError(f"class_weight={balance!r}: family {spec.key!r} on a {schema.task} task cannot "
+                                     "weigh classes (it needs classes and a fit that takes sample weights)")
+                w = class_weights(y, balance) * (1.0 if w is None else np.asarray(w, dtype=float))
+            if valid is not None and spec.early_stop is not None:
+                valid_x, valid_y = valid
+                if schema.task != "regression":  # a class the training rows lack cannot be scored on
+                    keep = np.isin(valid_y, np.unique(y))
+                    valid_x, valid_y = valid_x[keep], valid_y[keep]
+                best_rounds = spec.early_stop(estimator, prepared, y, w, preprocessor.transform(valid_x), valid_y)
+            elif w is not None:
+                estimator.fit(prepared, y, sample_weight=w)
+            else:
+                estimator.fit(prepared, y)
+    finally:
+        FIT_DEADLINE.reset(token)
     if best_rounds is not None:  # the model predicts with the rounds that were best, as a refit would fit them
         params = {**params, spec.rounds_param: best_rounds}
     return TrainedModel(family=spec.key, params=dict(params), task=schema.task,

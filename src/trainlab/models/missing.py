@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trainlab.data.media import block_columns
 from trainlab.models.wrapped import Outputs, Wrapped
 
 CHUNK_ROWS = 20_000
@@ -37,7 +38,10 @@ def complete_columns(features: pd.DataFrame) -> list[str]:
 
 def with_gap_filling(model: Any, features: pd.DataFrame, seed: int) -> Any:
     """``model`` wrapped so that rows with gaps in columns (almost) complete in ``features`` (the training rows)
-    are averaged over donor rows drawn from them; the model itself when no column is complete."""
+    are averaged over donor rows drawn from them; the model itself when no column is complete, or when the model
+    reads pictures or sound (decoded files have no gaps: a file that cannot be read is an error)."""
+    if block_columns(list(features.columns)):
+        return model
     complete = complete_columns(features)
     whole = features[features[complete].notna().all(axis=1)] if complete else features.iloc[:0]
     if whole.empty:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,9 @@ def with_text(spec: ModelSpec) -> ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {}
+FIT_DEADLINE: ContextVar[float | None] = ContextVar("FIT_DEADLINE", default=None)
+"""The ``time.monotonic()`` moment by which the fit under way must end, where a family can stop early (the
+neural network between epochs); set by ``fit_model``'s ``deadline``."""
 
 
 def register(spec: ModelSpec) -> ModelSpec:

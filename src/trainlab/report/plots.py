@@ -221,10 +221,13 @@ def learning_curve(curve: dict[str, Any] | None, skill_name: str) -> str | None:
     """Training and validation skill against the number of training rows."""
     if not curve or len(curve.get("sizes", [])) < 2:
         return None
+    # a size whose fit did not finish is stored as null: float arrays carry it as NaN, a gap in the lines
+    sizes, train, valid = (np.asarray([np.nan if v is None else v for v in curve[k]], dtype=float)
+                           for k in ("sizes", "train", "validation"))
     with _figure(6.2, 3.2) as (fig, (ax,)):
-        ax.plot(curve["sizes"], curve["train"], "o-", color=BLUE, label="training rows (what it learned from)")
-        ax.plot(curve["sizes"], curve["validation"], "s-", color=ORANGE, label="validation rows (unseen)")
-        ax.fill_between(curve["sizes"], curve["train"], curve["validation"], color=GREY, alpha=0.15)
+        ax.plot(sizes, train, "o-", color=BLUE, label="training rows (what it learned from)")
+        ax.plot(sizes, valid, "s-", color=ORANGE, label="validation rows (unseen)")
+        ax.fill_between(sizes, train, valid, color=GREY, alpha=0.15)
         ax.set(xlabel="training rows", ylabel=skill_name, title="Learning curve")
         ax.legend(frameon=False, fontsize=8)
         return _png(fig)

@@ -31,7 +31,8 @@ all of them."""
 
 def shape_families(families: list[ModelSpec], data: TrainingData) -> tuple[list[ModelSpec], list[Finding]]:
     """The families as they run on this table's shape, and findings for the run that say what changed and why."""
-    n_rows, n_features = data.features.shape
+    n_rows = len(data.features)
+    n_features = len(data.schema.features)  # the table's columns: a picture column is one, not its pixels
     families, wide = for_wide(families, n_rows, n_features)
     families, large = for_large(families, n_rows)
     notes = [("wide_table", wide), ("large_table", large)]

@@ -128,7 +128,7 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
             t0 = time.perf_counter()
             valid = (data.features.iloc[valid_rows], data.y[valid_rows])
             model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fitted], data.y[fitted],
-                              weights, data.seed, data.n_jobs, valid=valid)
+                              weights, data.seed, data.n_jobs, valid=valid, deadline=deadline)
             t1 = time.perf_counter()
             oof[valid_rows] = model.output(data.features.iloc[valid_rows])
             t2 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from starlette.datastructures import UploadFile
 from trainlab import __version__
 from trainlab.data.archive import table_suffix
 from trainlab.data.load import load_table
+from trainlab.data.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of_path
 from trainlab.errors import DataError
 from trainlab.serve import v2
 from trainlab.serve.model import RequestProblem, ServedModel, rows_from_json
@@ -97,6 +99,17 @@ def build_router(model: ServedModel | None, max_rows: int) -> APIRouter:
         current = served()
         if format not in ("json", "csv"):
             raise RequestProblem(422, "format", f"Query parameter 'format' must be 'json' or 'csv', got {format!r}.")
+        media = current.predictor.schema.features
+        if len(media) == 1 and media[0].role in MEDIA_ROLES:  # a picture or clip: predicted while its file exists
+            column = media[0].name
+
+            def on_file(path: Path) -> Response:
+                frame = pd.DataFrame({column: [str(path)]})
+                if format == "csv":
+                    return Response(current.table(frame).to_csv(index=False), media_type="text/csv")
+                return _json(current.predict(frame))
+
+            return await read_upload(request, on_file, media[0].role)
         frame = await read_upload(request)
         if len(frame) > max_rows:
             raise RequestProblem(413, "file", f"The file has {len(frame)} rows; this server takes at most {max_rows}.")
@@ -171,8 +184,9 @@ def parse_json(raw: bytes) -> Any:
         raise RequestProblem(400, "body", "The body is not valid UTF-8 JSON (or is nested too deeply).") from exc
 
 
-async def read_upload(request: Request) -> pd.DataFrame:
-    """The table in the multipart field 'file' (CSV or Parquet), read under a temporary name."""
+async def read_upload(request: Request, on_file: Callable[[Path], Any] | None = None, kind: str = "") -> Any:
+    """The table in the multipart field 'file' (CSV or Parquet), read under a temporary name; for a model that
+    reads one picture or sound file (``kind``), what ``on_file`` returns for the uploaded file."""
     try:
         form = await request.form(max_files=1, max_fields=10)
     except Exception as exc:
@@ -183,18 +197,26 @@ async def read_upload(request: Request) -> pd.DataFrame:
     if not isinstance(upload, UploadFile):
         raise RequestProblem(422, "file", "Send the table as multipart/form-data in a field named 'file'.")
     name = upload.filename or "upload"
-    suffix = table_suffix(name, FILE_TYPES)
-    if suffix is None:
-        raise RequestProblem(422, "file", f"'{name}' is not a CSV or Parquet file; send .csv, .tsv or .parquet "
-                                          "(also compressed: .csv.gz, .bz2, .xz, .zst, or in a .zip).")
+    if on_file is not None:
+        if kind_of_path(name) != kind:
+            raise RequestProblem(422, "file", f"'{name}' is not a{'n image' if kind == 'image' else ' sound'} file "
+                                 f"this model reads; send one of "
+                                 f"{', '.join(IMAGE_SUFFIXES if kind == 'image' else AUDIO_SUFFIXES)}.")
+        suffix: str | None = Path(name).suffix.lower()
+    else:
+        suffix = table_suffix(name, FILE_TYPES)
+        if suffix is None:
+            raise RequestProblem(422, "file", f"'{name}' is not a CSV or Parquet file; send .csv, .tsv or .parquet "
+                                              "(also compressed: .csv.gz, .bz2, .xz, .zst, or in a .zip).")
     data = await upload.read()
 
     def parse() -> pd.DataFrame:
         with tempfile.TemporaryDirectory(prefix="trainlab-upload-") as folder:
-            path = Path(folder) / f"upload{suffix}"
+            # a picture or clip keeps its own name, which an error about it then shows
+            path = Path(folder) / (Path(name).name if on_file is not None else f"upload{suffix}")
             path.write_bytes(data)
             try:
-                return load_table(path)
+                return on_file(path) if on_file is not None else load_table(path)
             except DataError as exc:
                 raise RequestProblem(422, "file", str(exc).replace(str(path), name)) from exc
 

@@ -18,9 +18,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from trainlab.data.media import block_columns, media_blocks
 from trainlab.errors import ConfigError, raise_all
 from trainlab.models.neural.loop import OPTIMIZERS, SCHEDULES, LoopConfig, Tensors, fit_network, predict_outputs
-from trainlab.models.neural.network import Architecture, Encoding, TabularMLP
+from trainlab.models.neural.network import Architecture, Encoding, build_network
+from trainlab.models.registry import FIT_DEADLINE
 
 DEVICES = ("auto", "cpu", "cuda")
 NORMS = ("batch", "layer")
@@ -41,7 +43,7 @@ class NeuralNetModel:
                  norm: str = "batch", lr: float = 1e-3, weight_decay: float = 1e-2, epochs: int = 60,
                  batch_size: int = 256, optimizer: str = "adamw", schedule: str = "cosine", patience: int = 8,
                  clip_norm: float = 1.0, validation_fraction: float = 0.1, device: str = "auto",
-                 seed: int = 0, n_jobs: int = 1) -> None:
+                 channels: int = 32, flip: bool = False, seed: int = 0, n_jobs: int = 1) -> None:
         self.task = task
         self.width = width
         self.depth = depth
@@ -57,6 +59,8 @@ class NeuralNetModel:
         self.clip_norm = clip_norm
         self.validation_fraction = validation_fraction
         self.device = device
+        self.channels = channels
+        self.flip = flip
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -71,22 +75,26 @@ class NeuralNetModel:
         device = resolve_device(self.device)
         y = np.asarray(y)
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self.encoding_ = Encoding.fit(X)
+        raw = block_columns(list(X.columns))
+        self.encoding_ = Encoding.fit(X[[c for c in X.columns if c not in raw]])
         targets = self._fit_target(y)
         fit_rows, valid_rows = self._validation_split(targets)
         self.arch_ = Architecture(self.encoding_.n_numeric_inputs, [c.cardinality for c in self.encoding_.categorical],
                                   n_outputs=len(self.classes_) if self._classifier else 1, width=self.width,
-                                  depth=self.depth, dropout=self.dropout, norm=self.norm)
-        cfg = LoopConfig(epochs=self.epochs, batch_size=self._batch_size(len(fit_rows)), lr=self.lr,
+                                  depth=self.depth, dropout=self.dropout, norm=self.norm,
+                                  media=self._media_inputs(X.iloc[fit_rows]))
+        batch_size = self.batch_size if self.arch_.media else self._batch_size(len(fit_rows))
+        cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,
-                         clip_norm=self.clip_norm, patience=self.patience, mixed_precision=_bfloat16_gpu(device))
+                         clip_norm=self.clip_norm, patience=self.patience, mixed_precision=_bfloat16_gpu(device),
+                         deadline=FIT_DEADLINE.get())
         tensors = self._tensors(X, targets, weights, device)
         threads, self.batch_size_, self.threads_ = torch.get_num_threads(), cfg.batch_size, self._threads(cfg.batch_size)
         torch.set_num_threads(self.threads_)
         try:
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
                 torch.manual_seed(self.seed)
-                net = TabularMLP(self.arch_).to(device)
+                net = build_network(self.arch_).to(device)
                 generator = torch.Generator().manual_seed(self.seed)
                 valid = tensors.rows(torch.as_tensor(valid_rows, device=device)) if len(valid_rows) else None
                 history, self.best_epoch_ = fit_network(net, tensors.rows(torch.as_tensor(fit_rows, device=device)),
@@ -97,6 +105,26 @@ class NeuralNetModel:
         self.device_ = str(device)
         self.history_ = [asdict(h) for h in history]
         return self
+
+    def _media_inputs(self, X: pd.DataFrame) -> list[dict[str, Any]]:
+        """Each picture or spectrogram block's place after the tabular numbers, with its per-channel mean and
+        standard deviation on the fitted rows."""
+        inputs, start = [], self.encoding_.n_numeric_inputs
+        for block in media_blocks(list(X.columns)):
+            values = X[block.names].to_numpy(dtype=np.float32).reshape(len(X), block.shape[0], -1)
+            mean = values.mean(axis=(0, 2)).astype(float).tolist()
+            std = [max(float(s), 1e-6) for s in values.std(axis=(0, 2))]
+            inputs.append({"column": block.column, "kind": block.kind, "shape": list(block.shape), "start": start,
+                           "mean": mean, "std": std, "channels": int(self.channels), "flip": bool(self.flip)})
+            start += len(block.names)
+        return inputs
+
+    def _numeric(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The tabular numbers followed by every media block's raw values, and the category indices."""
+        num, cat = self.encoding_.transform(X)
+        blocks = [X[[f"{m['column']}#{m['kind']}{'x'.join(map(str, m['shape']))}#{i}"
+                     for i in range(int(np.prod(m["shape"])))]].to_numpy(dtype=np.float32) for m in self.arch_.media]
+        return (np.concatenate([num, *blocks], axis=1) if blocks else num), cat
 
     def _check_params(self) -> None:
         problems = []
@@ -122,7 +150,8 @@ class NeuralNetModel:
     def _threads(self, batch_size: int) -> int:
         """Intra-op threads: one for small networks, where threads waiting on busy cores cost more than they
         gain (measured: 8 ms vs 600 ms a step on two loaded cores); ``n_jobs`` for large batches."""
-        return int(self.n_jobs) if batch_size * self.width >= MIN_WORK_FOR_THREADS else 1
+        busy = batch_size * self.width >= MIN_WORK_FOR_THREADS or self.arch_.media
+        return int(self.n_jobs) if busy else 1
 
     @property
     def _classifier(self) -> bool:
@@ -153,7 +182,7 @@ class NeuralNetModel:
         return np.sort(fit_rows), np.sort(valid_rows)
 
     def _tensors(self, X: pd.DataFrame, targets: np.ndarray, weights: np.ndarray, device: torch.device) -> Tensors:
-        num, cat = self.encoding_.transform(X)
+        num, cat = self._numeric(X)
         y = torch.as_tensor(targets, dtype=torch.int64 if self._classifier else torch.float32)
         w = torch.as_tensor(weights, dtype=torch.float32)
         return Tensors(torch.as_tensor(num).to(device), torch.as_tensor(cat).to(device), y.to(device), w.to(device))
@@ -180,7 +209,7 @@ class NeuralNetModel:
     # --- predicting ----------------------------------------------------------------------------------
 
     def _outputs(self, X: pd.DataFrame) -> np.ndarray:
-        num, cat = self.encoding_.transform(X)
+        num, cat = self._numeric(X)
         return predict_outputs(self.net_, torch.as_tensor(num), torch.as_tensor(cat)).numpy()
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:

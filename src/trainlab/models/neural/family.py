@@ -60,7 +60,7 @@ def load(folder: Path, task: str) -> Any:
     cls = _estimator_class()
     from safetensors.torch import load_file
 
-    from trainlab.models.neural.network import Architecture, Encoding, TabularMLP
+    from trainlab.models.neural.network import Architecture, Encoding, build_network
 
     described = json.loads((folder / ARCHITECTURE).read_text(encoding="utf-8"))
     if described.get("format") != FORMAT or described.get("format_version") != FORMAT_VERSION:
@@ -69,7 +69,7 @@ def load(folder: Path, task: str) -> Any:
     model = cls(**{**described["params"], "task": task})
     model.arch_ = Architecture(**described["architecture"])
     model.encoding_ = Encoding.from_dict(described["encoding"])
-    model.net_ = TabularMLP(model.arch_)
+    model.net_ = build_network(model.arch_)
     model.net_.load_state_dict(load_file(str(folder / WEIGHTS)), strict=True)
     model.net_.eval()
     model.best_epoch_ = int(described["best_epoch"])
@@ -85,9 +85,9 @@ def load(folder: Path, task: str) -> Any:
 
 SPEC = register(ModelSpec(
     key="neural_net", names={"default": "Neural network (MLP)"}, tasks=("binary", "multiclass", "regression"),
-    recipe="catboost", build=build, save=save, load=load, requires="torch", extra="nn",
+    recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn",
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
-              "batch_size": 256, "device": "auto", "class_weight": None},
+              "batch_size": 256, "device": "auto", "class_weight": None, "channels": 32, "flip": False},
     space={
         "lr": Param("float", 3e-4, 1e-2, log=True),
         "epochs": Param("int", 20, 200, log=True),

@@ -43,6 +43,8 @@ class LoopConfig:
     clip_norm: float = 1.0
     patience: int = 8
     mixed_precision: bool = False
+    deadline: float | None = None
+    """``time.monotonic()`` moment to stop by: the epochs are planned to end before it (see ``fit_network``)."""
 
 
 @dataclass
@@ -107,19 +109,23 @@ def make_optimizer(model: nn.Module, cfg: LoopConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
-def make_schedule(optimizer: torch.optim.Optimizer, cfg: LoopConfig, total_steps: int) -> Schedule:
-    """Linear warm-up then cosine decay to 5% of the peak, one-cycle, or a constant rate; stepped per batch."""
+def make_schedule(optimizer: torch.optim.Optimizer, cfg: LoopConfig, total_steps: int | list[int]) -> Schedule:
+    """Linear warm-up then cosine decay to 5% of the peak, one-cycle, or a constant rate; stepped per batch.
+
+    The cosine reads ``total_steps`` at every step when it is a one-item list, so a fit that learns it has less
+    time than planned can shorten the decay (``fit_network``)."""
+    total = total_steps if isinstance(total_steps, list) else [total_steps]
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total_steps, 2),
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total[0], 2),
                                                    pct_start=max(cfg.warmup, 0.05))
-    warmup = max(1, int(cfg.warmup * total_steps))
+    warmup = max(1, int(cfg.warmup * total[0]))
 
     def factor(step: int) -> float:
         if cfg.schedule == "constant":
             return 1.0
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        progress = min(1.0, (step - warmup) / max(1, total[0] - warmup))
         return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -189,15 +195,25 @@ def evaluate(model: nn.Module, data: Tensors, loss_fn: LossFn, metric: Metric, c
     return loss, metric(data.y.cpu().numpy(), output.cpu().numpy(), data.w.cpu().numpy())
 
 
+def affordable_epochs(deadline: float, history: list[EpochRecord]) -> int:
+    """More epochs that end before ``deadline`` at the pace of the slowest so far (with a 10 % margin)."""
+    slowest = max(h.seconds for h in history)
+    return max(0, int((deadline - time.monotonic()) / (1.1 * slowest)))
+
+
 def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn: LossFn, metric: Metric,
                 cfg: LoopConfig, generator: torch.Generator) -> tuple[list[EpochRecord], int]:
     """Train ``model`` in place; returns the per-epoch history and the epoch whose weights it ends with."""
     optimizer = make_optimizer(model, cfg)
     steps_per_epoch = len(shuffled_batches(len(train), cfg.batch_size, torch.Generator()))
-    schedule = make_schedule(optimizer, cfg, cfg.epochs * steps_per_epoch)
+    total_steps = [cfg.epochs * steps_per_epoch]
+    schedule = make_schedule(optimizer, cfg, total_steps if cfg.schedule == "cosine" else total_steps[0])
     stopper = EarlyStopping(cfg.patience)
     history: list[EpochRecord] = []
+    epochs = cfg.epochs
     for epoch in range(1, cfg.epochs + 1):
+        if epoch > epochs:
+            break
         started = time.perf_counter()
         lr = float(optimizer.param_groups[0]["lr"])
         train_loss = train_epoch(model, train, loss_fn, optimizer, schedule, cfg, generator)
@@ -207,6 +223,9 @@ def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn
             break
         if valid is not None and stopper.update(epoch, val_loss, model):
             break
+        if cfg.deadline is not None and math.isfinite(cfg.deadline):
+            epochs = min(epochs, epoch + affordable_epochs(cfg.deadline, history))
+            total_steps[0] = min(total_steps[0], epochs * steps_per_epoch)
     if valid is None or not stopper.best_state:
         return history, len(history)
     stopper.restore(model)

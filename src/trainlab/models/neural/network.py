@@ -120,6 +120,8 @@ class Architecture:
     depth: int = 2
     dropout: float = 0.2
     norm: str = "batch"
+    media: list[dict[str, Any]] = field(default_factory=list)
+    """Picture and spectrogram inputs (``encoders.MediaInput`` as data), after the numbers in the numeric tensor."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,10 +141,26 @@ class TabularMLP(nn.Module):
             blocks += [nn.Linear(max(width_in, 1), arch.width), norm, nn.ReLU(), nn.Dropout(arch.dropout)]
             width_in = arch.width
         self.body = nn.Sequential(*blocks)
-        self.head = nn.Linear(max(width_in, 1), arch.n_outputs)
+        self.out_width = max(width_in, 1)
+        self.head = nn.Linear(self.out_width, arch.n_outputs)
 
-    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+    def encode(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        """The body's output, before the head."""
         x = torch.cat([num, *(emb(cat[:, j]) for j, emb in enumerate(self.embeddings))], dim=1)
         if x.shape[1] == 0:  # no usable feature: the network learns a constant
             x = num.new_zeros((num.shape[0], 1))
-        return self.head(self.body(x))
+        return self.body(x)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encode(num, cat))
+
+
+def build_network(arch: Architecture) -> nn.Module:
+    """The tabular MLP, or with picture or sound inputs their CNN encoders joined with the MLP's body."""
+    if not arch.media:
+        return TabularMLP(arch)
+    from trainlab.models.neural.encoders import HybridNet, MediaInput
+
+    tabular = TabularMLP(arch) if arch.n_numeric or arch.cardinalities else None
+    return HybridNet(tabular, tabular.out_width if tabular is not None else 0, arch.n_numeric,
+                     [MediaInput.from_dict(m) for m in arch.media], arch.n_outputs, arch.dropout)

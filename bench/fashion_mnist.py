@@ -1,0 +1,82 @@
+"""Fashion-MNIST through the folder path: the IDX files of Debian's dataset-fashion-mnist are written as class
+folders of PNG files, trainlab trains on the training folder and predicts the test folder.
+
+    apt-get install dataset-fashion-mnist
+    python bench/fashion_mnist.py --train-rows 60000 --test-rows 10000 --time-limit 600   # the issue's target
+    python bench/fashion_mnist.py --train-rows 12000 --test-rows 2000 --time-limit 240    # a smaller run
+
+Prints the leaderboard, the test accuracy on the official test images, and the CNN's images per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+SOURCE = Path("/usr/share/datasets/fashion-mnist")
+CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot")
+
+
+def read_idx(name: str) -> np.ndarray:
+    data = gzip.decompress((SOURCE / name).read_bytes())
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def write_folder(images: np.ndarray, labels: np.ndarray, folder: Path, rows: int, seed: int) -> None:
+    """The first ``rows`` of a seeded shuffle, as folder/<class>/<index>.png."""
+    from PIL import Image
+
+    order = np.random.default_rng(seed).permutation(len(images))[:rows]
+    for name in CLASSES:
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    for i in order:
+        Image.fromarray(images[i]).save(folder / CLASSES[labels[i]] / f"{i}.png")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--train-rows", type=int, default=60_000)
+    p.add_argument("--test-rows", type=int, default=10_000)
+    p.add_argument("--time-limit", type=float, default=600)
+    p.add_argument("--models", default="linear,lightgbm,neural_net")
+    p.add_argument("--work", type=Path, default=Path("fashion-mnist-bench"))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    train_dir, test_dir = args.work / "train", args.work / "test"
+    if not train_dir.exists():
+        write_folder(read_idx("train-images-idx3-ubyte.gz"), read_idx("train-labels-idx1-ubyte.gz"), train_dir,
+                     args.train_rows, args.seed)
+        write_folder(read_idx("t10k-images-idx3-ubyte.gz"), read_idx("t10k-labels-idx1-ubyte.gz"), test_dir,
+                     args.test_rows, args.seed)
+    import trainlab
+    from trainlab.data.load import load_table
+
+    started = time.monotonic()
+    run = trainlab.train(train_dir, target="label", time_limit=args.time_limit, models=tuple(args.models.split(",")),
+                         test_size=0.05, jobs=1, out_dir=args.work / "runs", seed=args.seed, started=started)
+    seconds = time.monotonic() - started
+    rows = load_table(test_dir)
+    predicted = run.predictor.predict(rows)
+    accuracy = float(np.mean(predicted == rows["label"].to_numpy()))
+    print(run.leaderboard[["model", "status", *[c for c in run.leaderboard.columns if c.startswith("val_")][:3],
+                           "fit_time_s"]].to_string(index=False))
+    history = next(run.bundle_path.rglob("history.json"), None)
+    pace = None
+    if history is not None:
+        epochs = json.loads(history.read_text())["epochs"]
+        fitted = run.split["train_rows"] * 0.8 * 0.9  # holdout of the trial, then the network's early-stopping rows
+        pace = [round(fitted / e["seconds"]) for e in epochs]
+    print(json.dumps({"train_images": args.train_rows, "test_images": len(rows), "time_limit_s": args.time_limit,
+                      "run_seconds": round(seconds, 1), "best_model": run.best_model,
+                      "test_accuracy": round(accuracy, 4), "cnn_images_per_s_by_epoch": pace}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Encoders for pictures and spectrograms: a small residual CNN, trained from scratch, with the augmentation
+that suits each kind (random shifts and optional flips; SpecAugment-style masks), and the network that joins
+them with the tabular MLP before one head.
+
+Every decoded file arrives flattened inside the numeric input tensor, after the tabular numbers; ``MediaInput``
+says where, its shape and its normalization, so the network is rebuilt from plain data alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+@dataclass
+class MediaInput:
+    """One picture or spectrogram input: where it sits in the numeric tensor, its shape, and its normalization
+    (per channel: (x - mean) / std)."""
+
+    column: str
+    kind: str
+    shape: list[int]
+    start: int
+    mean: list[float]
+    std: list[float]
+    channels: int = 32
+    flip: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1] * self.shape[2]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MediaInput:
+        return cls(**d)
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and a shortcut (a strided 1x1 convolution when the shape changes)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class ResidualCNN(nn.Module):
+    """A stem and three stages of residual blocks (c, 2c, 4c channels; the last two halve the resolution),
+    then global average pooling: a vector of 4c numbers per input."""
+
+    def __init__(self, media: MediaInput) -> None:
+        super().__init__()
+        c = media.channels
+        self.media = media
+        self.mean: torch.Tensor
+        self.std: torch.Tensor
+        self.register_buffer("mean", torch.tensor(media.mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(media.std).view(1, -1, 1, 1))
+        self.body = nn.Sequential(
+            nn.Conv2d(media.shape[0], c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+            ResidualBlock(c, c, 1), ResidualBlock(c, 2 * c, 2), ResidualBlock(2 * c, 4 * c, 2),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.width = 4 * c
+
+    def forward(self, flat: torch.Tensor) -> torch.Tensor:
+        x = (flat.view(-1, *self.media.shape) - self.mean) / self.std
+        if self.training:
+            x = shift_and_flip(x, self.media.flip) if self.media.kind == "image" else spec_augment(x)
+        return self.body(x)
+
+
+def shift_and_flip(x: torch.Tensor, flip: bool) -> torch.Tensor:
+    """Random crops: each picture shifted by up to an eighth of its size (zero, the mean, fills the border);
+    mirrored left-right at random when ``flip``."""
+    n, _, h, w = x.shape
+    pad = max(1, min(h, w) // 8)
+    padded = nn.functional.pad(x, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (n,), device=x.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device)[None])[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device)[None])
+    if flip:
+        mirrored = torch.rand(n, device=x.device) < 0.5
+        cols = torch.where(mirrored[:, None], cols.flip(1), cols)
+    index = torch.arange(n, device=x.device)[:, None, None, None]
+    channel = torch.arange(x.shape[1], device=x.device)[None, :, None, None]
+    return padded[index, channel, rows, cols[:, None, None, :]]
+
+
+def spec_augment(x: torch.Tensor) -> torch.Tensor:
+    """One band of mel bins and one stretch of frames, each up to an eighth, masked per spectrogram."""
+    n, _, bands, frames = x.shape
+    out = x.clone()
+    for size, axis in ((bands, 2), (frames, 3)):
+        width = torch.randint(0, max(1, size // 8) + 1, (n,), device=x.device)
+        start = (torch.rand(n, device=x.device) * (size - width + 1)).long()
+        position = torch.arange(size, device=x.device)[None]
+        masked = (position >= start[:, None]) & (position < (start + width)[:, None])
+        shape = (n, 1, size, 1) if axis == 2 else (n, 1, 1, size)
+        out = out.masked_fill(masked.view(shape), 0.0)
+    return out
+
+
+class HybridNet(nn.Module):
+    """One CNN per picture or spectrogram input and, when there are other columns, the tabular MLP's body;
+    their vectors are concatenated before a dropout and one linear head."""
+
+    def __init__(self, tabular: Any, tabular_width: int, n_tabular: int, media: list[MediaInput],
+                 n_outputs: int, dropout: float) -> None:
+        super().__init__()
+        self.tabular = tabular
+        self.n_tabular = n_tabular
+        self.cnns = [ResidualCNN(m) for m in media]
+        self.encoders = nn.ModuleList(self.cnns)
+        width = sum(e.width for e in self.cnns) + (tabular_width if tabular is not None else 0)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(width, n_outputs)
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        parts = [e(num[:, e.media.start:e.media.start + e.media.size]) for e in self.cnns]
+        if self.tabular is not None:
+            parts.append(self.tabular.encode(num[:, :self.n_tabular], cat))
+        return self.head(self.dropout(torch.cat(parts, dim=1)))
