@@ -29,9 +29,17 @@ def split(frame: pd.DataFrame, target: str = "y", seed: int = 0, **options):
 
 
 def test_default_is_80_20_stratified_with_five_folds() -> None:
+    s = split(table(1500))
+    assert (s.kind, len(s.train), len(s.test), len(s.folds)) == ("stratified", 1200, 300, 5)
+    assert set(s.train).isdisjoint(s.test) and len(set(s.train) | set(s.test)) == 1500
+
+
+def test_small_table_repeats_its_folds_and_validates_every_row_each_time() -> None:
     s = split(table())
-    assert (s.kind, len(s.train), len(s.test), len(s.folds)) == ("stratified", 160, 40, 5)
-    assert set(s.train).isdisjoint(s.test) and len(set(s.train) | set(s.test)) == 200
+    assert (len(s.train), len(s.folds), s.repeats) == (160, 15, 3)
+    counts = np.bincount(np.concatenate([valid for _, valid in s.folds]), minlength=160)
+    assert (counts == 3).all()
+    assert "repeated 3 times" in s.describe()["validation"]
 
 
 def test_test_size_03_gives_70_30() -> None:

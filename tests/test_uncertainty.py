@@ -127,6 +127,7 @@ def test_a_run_reports_every_test_metric_with_its_interval_and_the_fold_spread(b
         assert interval["low"] <= value <= interval["high"], name
     manifest = binary_run.predictor.manifest
     assert manifest.metrics["test_intervals"] == binary_run.test_intervals
-    assert binary_run.validation_spread["folds"] == 3 and binary_run.validation_spread["fold_sd"] >= 0
+    assert binary_run.validation_spread["folds"] == 3 * 3  # 3 folds, repeated 3 times on a small table
+    assert binary_run.validation_spread["fold_sd"] >= 0
     metric = binary_run.validation_spread["metric"]
     assert f"val_{metric}_fold_sd" in binary_run.leaderboard.columns

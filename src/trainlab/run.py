@@ -117,7 +117,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     schema = checked.schema
     metric = resolve_metric(config.metric, schema.task)
     split = make_split(checked.frame, schema, config.split, config.seed)
-    training = _training_data(checked, split, config)
+    training = training_data(checked, split, config)
     families, skipped = select_families(schema.task, len(split.train), config.models, config.exclude_models,
                                         has_text=bool(schema.by_role("text")))
     if config.exportable:
@@ -144,7 +144,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                                  _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
     final = finish(search, refit_cost, checked, split, training, config, budget, notify,
-                   lambda part: _training_data(checked, part, config))
+                   lambda part: training_data(checked, part, config))
     for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
         trial.fold_models = None
     model, best = final.model, final.best
@@ -267,7 +267,8 @@ def parallelism(config: TrainConfig, n_rows: int) -> tuple[int, int]:
     return min(cores, MAX_AUTO_WORKERS), 1
 
 
-def _training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:
+def training_data(checked: CheckedData, split: Split, config: TrainConfig) -> TrainingData:
+    """The training part of ``split`` as trials see it: features, encoded target, weights, folds and metric."""
     schema = checked.schema
     train = checked.frame.iloc[split.train]
     metric = resolve_metric(config.metric, schema.task)

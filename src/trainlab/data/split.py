@@ -10,6 +10,8 @@ from sklearn.model_selection import (
     GroupKFold,
     GroupShuffleSplit,
     KFold,
+    RepeatedKFold,
+    RepeatedStratifiedKFold,
     StratifiedKFold,
     TimeSeriesSplit,
     train_test_split,
@@ -20,6 +22,10 @@ from trainlab.data.schema import Schema
 from trainlab.errors import DataError
 
 LARGE_DATA_ROWS = 20_000
+SMALL_DATA_ROWS = 1_000
+REPEATS = 3
+"""Under ``SMALL_DATA_ROWS`` training rows, random and stratified folds are drawn ``REPEATS`` times, each time on a
+new shuffle: on a few hundred rows one partition's noise can decide between models, and the fits are cheap."""
 Fold = tuple[np.ndarray, np.ndarray]
 
 
@@ -31,11 +37,17 @@ class Split:
     train: np.ndarray
     test: np.ndarray
     folds: list[Fold]
+    repeats: int = 1
 
     def describe(self) -> dict[str, object]:
+        if len(self.folds) == 1:
+            validation = "one validation split (large data, or pictures and sound)"
+        else:
+            validation = f"{len(self.folds) // self.repeats}-fold cross-validation"
+            if self.repeats > 1:
+                validation += f", repeated {self.repeats} times on new shuffles (a small table)"
         return {"kind": self.kind, "train_rows": len(self.train), "test_rows": len(self.test),
-                "validation": f"{len(self.folds)}-fold cross-validation" if len(self.folds) > 1
-                else "one validation split (large data, or pictures and sound)"}
+                "validation": validation}
 
 
 def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: int) -> Split:
@@ -43,7 +55,12 @@ def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: i
     kind = config.kind if (schema.task != "regression" or config.kind not in ("stratified",)) else "random"
     train, test = holdout(frame, schema, config, kind, seed, config.test_size)
     folds = make_folds(frame.iloc[train], schema, config, kind, seed)
-    return Split(kind=kind, train=train, test=test, folds=folds)
+    return Split(kind=kind, train=train, test=test, folds=folds, repeats=repeats(len(train), kind))
+
+
+def repeats(n_train: int, kind: str) -> int:
+    """How many times the validation folds are drawn (``REPEATS`` on small random or stratified training parts)."""
+    return REPEATS if n_train < SMALL_DATA_ROWS and kind in ("random", "stratified") else 1
 
 
 def holdout(frame: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int,
@@ -89,10 +106,15 @@ def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: s
             raise DataError(f"The training part holds one group of '{config.group_column}': "
                             "cross-validation by group needs at least two. Use more groups.")
         return list(GroupKFold(n_splits=n).split(positions, groups=groups))
+    r = repeats(len(train), kind)
     if kind == "stratified":
         y = train[schema.target].astype(str)
         n = max(2, min(n, int(y.value_counts().min())))
+        if r > 1:
+            return list(RepeatedStratifiedKFold(n_splits=n, n_repeats=r, random_state=seed).split(positions, y))
         return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(positions, y))
+    if r > 1:
+        return list(RepeatedKFold(n_splits=n, n_repeats=r, random_state=seed).split(positions))
     return list(KFold(n_splits=n, shuffle=True, random_state=seed).split(positions))
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from trainlab.models.registry import ModelSpec, with_text
+from trainlab.search import portfolio
 from trainlab.search.budget import Budget
+from trainlab.search.cost import predict_seconds
 from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
@@ -32,6 +34,8 @@ BALANCED_VARIANTS = 2  # on imbalanced classes, the best default families that c
 BALANCED_MAX_COST = 1
 """The twins are picked among the cheap families (cost <= 1; among all when none is cheap), whose defaults and
 twins run before the costlier defaults: a short budget still compares weighted and unweighted head to head."""
+BALANCED_AFTER = 6
+"""On plain tables the balanced twins run after this many of the portfolio's configurations: of the best of those."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +93,15 @@ class Scheduler:
                 chosen.append(spec.for_task(self.data.schema.task))
         cheap = [s for s in chosen if s.cost <= BALANCED_MAX_COST] or chosen
         try:
-            self._defaults(cheap)
-            self._balanced(cheap)
-            self._defaults(chosen)
+            if self.budget.max_trials is None and self.budget.time_limit is not None and portfolio.applies(self.data):
+                candidates = portfolio.portfolio_candidates(chosen)
+                self._run_all(candidates[:BALANCED_AFTER])
+                self._balanced(chosen)
+                self._run_all(candidates[BALANCED_AFTER:])
+            else:
+                self._defaults(cheap)
+                self._balanced(cheap)
+                self._defaults(chosen)
             self._tune(chosen)
         except KeyboardInterrupt:
             self.notify("interrupted", {"elapsed": self.budget.elapsed()})
@@ -103,19 +113,25 @@ class Scheduler:
         self._run_all([Candidate(name=s.key, family=s.key, params=dict(s.defaults)) for s in families])
 
     def _balanced(self, families: list[ModelSpec]) -> None:
-        """On imbalanced classes, the best default families that can weigh classes again with balanced weights,
-        so both versions meet on the leaderboard (tuning may then pick either)."""
+        """On imbalanced classes, the best configurations so far (one per family) of the families that can weigh
+        classes run again with balanced weights, so both versions meet on the leaderboard (tuning may then pick
+        either)."""
         if not (self.result.class_balance or {}).get("imbalanced"):
             return
-        weighable = {s.key: s for s in families if "class_weight" in s.space}
-        defaults = sorted((t for t in self.result.trials if t.ok and t.candidate.source == "default"
-                           and t.candidate.name in weighable and not np.isnan(t.score)), key=self._sort_key)
-        self._run_all([Candidate(name=f"{t.candidate.family}_balanced", family=t.candidate.family,
-                                 params={**weighable[t.candidate.family].defaults, "class_weight": "balanced"},
-                                 source="balanced") for t in defaults[:BALANCED_VARIANTS]])
+        weighable = {s.key for s in families if "class_weight" in s.space}
+        ranked = sorted((t for t in self.result.trials if t.ok and t.candidate.source in ("default", "portfolio")
+                         and t.candidate.family in weighable and not np.isnan(t.score)), key=self._sort_key)
+        best: dict[str, TrialResult] = {}
+        for t in ranked:
+            best.setdefault(t.candidate.family, t)
+        self._run_all([Candidate(name=f"{t.candidate.name}_balanced", family=t.candidate.family,
+                                 params={**t.candidate.params, "class_weight": "balanced"},
+                                 source="balanced") for t in list(best.values())[:BALANCED_VARIANTS]])
 
     def _run_all(self, candidates: list[Candidate]) -> None:
-        """Run the candidates not yet done (a resumed run has some), in batches, until the budget is spent."""
+        """Run the candidates not yet done (a resumed run has some), in batches, until the budget is spent. Under a
+        time limit a candidate the cost model expects to outlast the time left is skipped, and said: time only
+        shrinks, so it would not fit later either (while no model exists, the quickest expected one still runs)."""
         done = {t.candidate.name for t in self.result.trials}
         pending = [c for c in candidates if c.name not in done]
         while pending:
@@ -123,7 +139,15 @@ class Scheduler:
                 for c in pending:
                     self.result.skipped.setdefault(c.name, self.budget.why_stopped())
                 return
-            batch, pending = pending[: self.executor.workers], pending[self.executor.workers:]
+            left = self.budget.remaining(first=self._first())
+            fitting = [c for c in pending if (self.predicted_time(c) or 0.0) <= left]
+            if not fitting and self._first():
+                fitting = [min(pending, key=lambda c: self.predicted_time(c) or 0.0)]
+            for c in pending:
+                if c not in fitting:
+                    self.result.skipped.setdefault(c.name, f"expected to take {self.predicted_time(c):.0f} s "
+                                                           f"(cost model), more than the {left:.0f} s left")
+            batch, pending = fitting[: self.executor.workers], fitting[self.executor.workers:]
             self._run_batch(batch, [None] * len(batch))
 
     def _tune(self, families: list[ModelSpec]) -> None:
@@ -139,7 +163,7 @@ class Scheduler:
                 continue
             storage = self.journal.storage_url if self.journal else None
             tuner = FamilyTuner(specs[key], self.data.seed, self.data.metric.greater_is_better, storage)
-            tuner.seed_with(next(t for t in self.result.trials if t.candidate.name == key))
+            tuner.seed_with([t for t in self.result.trials if t.candidate.family == key])
             tuner.first_fold_scores = [t.fold_scores[0] for t in self.result.trials
                                        if t.candidate.family == key and t.candidate.source == "tuned" and t.fold_scores]
             tuners.append(tuner)
@@ -225,6 +249,15 @@ class Scheduler:
         times = [(t.fit_time_s + t.predict_time_s) * len(self.data.folds)
                  for t in self.result.trials if t.candidate.family == family and t.ok]
         return max(times, default=0.0)
+
+    def predicted_time(self, candidate: Candidate) -> float | None:
+        """Seconds the cost model expects this candidate's trial to take here (None: no model, or no time limit)."""
+        if self.budget.time_limit is None:
+            return None
+        shape = {"rows": len(self.data.y), "columns": self.data.features.shape[1],
+                 "classes": self.data.context.n_classes,
+                 "folds": len(self.data.folds), "fit_rows": len(self.data.folds[0][0]) if self.data.folds else None}
+        return predict_seconds(candidate.family, shape, candidate.params)
 
     def refit_cost(self, trial: TrialResult) -> float:
         """Seconds to refit a trial's configuration on all training rows (once per refit pass); a trial that fitted

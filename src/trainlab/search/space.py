@@ -33,9 +33,14 @@ def suggest(trial: optuna.Trial, spec: ModelSpec) -> dict[str, Any]:
 
 def searchable_defaults(spec: ModelSpec) -> dict[str, Any]:
     """The default values of the searchable parameters that lie inside the space (to seed the sampler)."""
+    return searchable_values(spec, spec.defaults)
+
+
+def searchable_values(spec: ModelSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """The values in ``params`` of the searchable parameters that lie inside the family's space."""
     seeds = {}
     for name, dist in distributions(spec).items():
-        value = spec.defaults.get(name)
+        value = params.get(name)
         try:
             inside = value is not None and dist._contains(dist.to_internal_repr(value))
         except ValueError:  # e.g. 0.0 on a log scale

@@ -113,6 +113,7 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     """
     spec = get_spec(candidate.family)
     oof = data.oof_template()
+    sums, counts = np.zeros_like(oof), np.zeros(len(oof))  # repeated folds validate a row more than once: averaged
     fit_s = predict_s = 0.0
     fold_scores: list[float] = []
     rounds: list[float] = []
@@ -130,9 +131,11 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
             model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fitted], data.y[fitted],
                               weights, data.seed, data.n_jobs, valid=valid, deadline=deadline)
             t1 = time.perf_counter()
-            oof[valid_rows] = model.output(data.features.iloc[valid_rows])
+            output = model.output(data.features.iloc[valid_rows])
             t2 = time.perf_counter()
-            fold_scores.append(_fold_score(data, oof, valid_rows))
+            fold_scores.append(_fold_score(data, output, valid_rows))
+            sums[valid_rows] += output
+            counts[valid_rows] += 1
         except Exception as exc:  # any library error fails this candidate only
             return TrialResult(candidate, "failed", error=_reason(exc), fit_time_s=fit_s, predict_time_s=predict_s)
         fit_s += t1 - t0
@@ -144,6 +147,8 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
                 and not is_better(fold_scores[0], prune_worse_than, data.metric):
             return TrialResult(candidate, "pruned", score=fold_scores[0], fit_time_s=fit_s, predict_time_s=predict_s,
                                error="first fold worse than the median of earlier trials", fold_scores=fold_scores)
+    seen = counts > 0
+    oof[seen] = sums[seen] / (counts[seen] if oof.ndim == 1 else counts[seen, None])
     try:
         score, metrics = score_oof(data, oof)
     except ValueError as exc:
@@ -167,9 +172,9 @@ def _sampled(rows: np.ndarray, data: TrainingData, size: int | None) -> np.ndarr
     return np.sort(kept)
 
 
-def _fold_score(data: TrainingData, oof: np.ndarray, rows: np.ndarray) -> float:
+def _fold_score(data: TrainingData, output: np.ndarray, rows: np.ndarray) -> float:
     try:
-        return data.metric.compute(data.y[rows], oof[rows], _context(data, rows))
+        return data.metric.compute(data.y[rows], output, _context(data, rows))
     except ValueError:
         return float("nan")
 

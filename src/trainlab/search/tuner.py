@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 
 from trainlab.models.registry import ModelSpec
-from trainlab.search.space import distributions, searchable_defaults, suggest
+from trainlab.search.space import distributions, searchable_values, suggest
 from trainlab.search.trial import Candidate, TrialResult
 
 PRUNE_STARTUP = 4  # trials of a family before pruning starts
@@ -32,13 +32,16 @@ class FamilyTuner:
         self.first_fold_scores: list[float] = []
         self.count = len(self.study.trials)
 
-    def seed_with(self, default: TrialResult) -> None:
-        """Tell the sampler how the default configuration scored, so search starts from what is known."""
-        params = searchable_defaults(self.spec)
-        if not default.ok or len(params) != len(self.spec.space) or self.study.trials:
+    def seed_with(self, known: list[TrialResult]) -> None:
+        """Tell the sampler how the family's configurations tried so far (its default, the portfolio's) scored, so
+        that search starts from what is known. A resumed study already holds them."""
+        if self.study.trials:
             return
-        self.study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions(self.spec),
-                                                       value=default.score))
+        for result in known:
+            params = searchable_values(self.spec, result.candidate.params)
+            if result.ok and not np.isnan(result.score) and len(params) == len(self.spec.space):
+                self.study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions(self.spec),
+                                                               value=result.score))
 
     def ask(self) -> Candidate:
         trial = self.study.ask()

@@ -1,0 +1,149 @@
+"""Build the learned portfolio and the cost model from recorded trials (``collect.py``), and validate the portfolio
+leave-one-dataset-out.
+
+    python bench/portfolio/build.py                      # writes src/trainlab/search/{portfolio,costs}.json
+    python bench/portfolio/build.py --check              # prints the leave-one-dataset-out table only
+
+Normalized error: on each dataset a configuration's error (1 - AUC, log loss or RMSE) is rescaled so that the
+best recorded configuration is 0 and the median one 1 (clipped to [0, 1]; a failed trial is 1). The portfolio is
+grown greedily: each step adds the configuration that most lowers the mean over datasets of the best normalized
+error among those chosen (ties: the cheaper one), until nothing lowers it or ``--size`` are chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+from trainlab.search.cost import cost_features  # noqa: E402
+
+PACKAGE = ROOT / "src" / "trainlab" / "search"
+RIDGE = 1e-2
+
+
+def load_trials(path: Path) -> list[dict[str, Any]]:
+    with gzip.open(path, "rt") as f:
+        return [json.loads(line) for line in f]
+
+
+def error_table(trials: list[dict[str, Any]]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]]]:
+    """Normalized error by dataset and configuration, and each configuration's family, params and mean seconds."""
+    raw: dict[str, dict[str, float]] = defaultdict(dict)
+    configs: dict[str, dict[str, Any]] = {}
+    seconds: dict[str, list[float]] = defaultdict(list)
+    for t in trials:
+        ok = t["status"] == "ok" and t["score"] is not None and math.isfinite(t["score"])
+        raw[t["dataset"]][t["config"]] = (-t["score"] if t["greater_is_better"] else t["score"]) if ok else math.inf
+        configs[t["config"]] = {"id": t["config"], "family": t["family"], "params": t["params"]}
+        seconds[t["config"]].append(t["wall_s"])
+    table = {}
+    for dataset, errors in raw.items():
+        finite = np.array([e for e in errors.values() if math.isfinite(e)])
+        best, median = float(finite.min()), float(np.median(finite))
+        scale = max(median - best, 1e-12)
+        table[dataset] = {c: 1.0 if not math.isfinite(e) else float(np.clip((e - best) / scale, 0, 1))
+                          for c, e in errors.items()}
+    for c, s in seconds.items():
+        configs[c]["mean_s"] = float(np.mean(s))
+    return table, configs
+
+
+def greedy(table: dict[str, dict[str, float]], configs: dict[str, dict[str, Any]], size: int) -> list[str]:
+    """Configuration ids in the order greedy selection picks them (see the module docstring)."""
+    datasets = sorted(table)
+    ids = sorted(configs)
+    if not datasets:
+        return []
+    errors = np.array([[table[d].get(c, 1.0) for c in ids] for d in datasets])  # datasets x configurations
+    best = np.ones(len(datasets))
+    chosen: list[str] = []
+    cost = np.array([configs[c]["mean_s"] for c in ids])
+    while len(chosen) < size:
+        means = np.minimum(errors, best[:, None]).mean(axis=0)
+        gain = best.mean() - means
+        if gain.max() <= 1e-9 and chosen:
+            break
+        order = np.lexsort((cost, -np.round(gain, 9)))
+        pick = int(order[0])
+        chosen.append(ids[pick])
+        best = np.minimum(best, errors[:, pick])
+    return chosen
+
+
+def fit_costs(trials: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per family, a ridge fit of log seconds per fold on ``cost_features`` (rows, columns, classes, parameters)."""
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in trials:
+        if t["status"] == "ok":
+            by_family[t["family"]].append(t)
+    model: dict[str, Any] = {}
+    for family, rows in by_family.items():
+        names, _ = cost_features(family, rows[0], rows[0]["params"])
+        x = np.array([cost_features(family, r, r["params"])[1] for r in rows])
+        y = np.log(np.array([r["fit_time_s"] + r["predict_time_s"] for r in rows]) + 1e-3)
+        coef = np.linalg.solve(x.T @ x + RIDGE * np.eye(x.shape[1]), x.T @ y)
+        resid = y - x @ coef
+        model[family] = {"features": names, "coef": [round(float(c), 5) for c in coef],
+                         "log_sd": round(float(resid.std()), 4), "trials": len(rows)}
+    probes = [t["probe_s"] for t in trials if t.get("probe_s")]
+    return {"probe_s": float(np.median(probes)) if probes else None, "families": model}
+
+
+def leave_one_out(table: dict[str, dict[str, float]], configs: dict[str, dict[str, Any]], size: int,
+                  firsts: tuple[int, ...]) -> list[dict[str, Any]]:
+    """For each dataset, the best normalized error among the first k configurations of the portfolio built with it
+    (in sample) and without it (leave-one-dataset-out)."""
+    full = greedy(table, configs, size)
+    out = []
+    for held in sorted(table):
+        rest = {d: v for d, v in table.items() if d != held}
+        lodo = greedy(rest, configs, size)
+        row: dict[str, Any] = {"dataset": held}
+        for k in firsts:
+            row[f"in_{k}"] = min(table[held].get(c, 1.0) for c in full[:k])
+            row[f"lodo_{k}"] = min((table[held].get(c, 1.0) for c in lodo[:k]), default=1.0)
+        out.append(row)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--trials", type=Path, default=Path(__file__).with_name("trials.jsonl.gz"))
+    p.add_argument("--size", type=int, default=40)
+    p.add_argument("--check", action="store_true", help="print the leave-one-dataset-out table, write nothing")
+    args = p.parse_args(argv)
+    trials = load_trials(args.trials)
+    table, configs = error_table(trials)
+    firsts = (1, 3, 5, 10, 20)
+    rows = leave_one_out(table, configs, args.size, firsts)
+    print("best normalized error among the portfolio's first k configurations (0 = best recorded, 1 = median)")
+    print(f"{'dataset':16}" + "".join(f"  in@{k:<3} lodo@{k:<3}" for k in firsts))
+    for r in rows:
+        print(f"{r['dataset']:16}" + "".join(f"  {r[f'in_{k}']:6.3f} {r[f'lodo_{k}']:7.3f}" for k in firsts))
+    print(f"{'mean':16}" + "".join(f"  {np.mean([r[f'in_{k}'] for r in rows]):6.3f} "
+                                   f"{np.mean([r[f'lodo_{k}'] for r in rows]):7.3f}" for k in firsts))
+    if args.check:
+        return 0
+    chosen = greedy(table, configs, args.size)
+    portfolio = {"built_from": {"datasets": sorted(table), "trials": len(trials), "rows": max(t["rows"] for t in trials),
+                                "rule": "greedy on mean normalized out-of-fold error (bench/portfolio/build.py)"},
+                 "configs": [{k: configs[c][k] for k in ("id", "family", "params")} for c in chosen]}
+    (PACKAGE / "portfolio.json").write_text(json.dumps(portfolio, indent=1) + "\n")
+    (PACKAGE / "costs.json").write_text(json.dumps(fit_costs(trials), indent=1) + "\n")
+    print(f"portfolio: {len(chosen)} configurations: {', '.join(chosen)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The learned portfolio and the cost model: what ships, how it is built, and how the search uses them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import trainlab
+from trainlab.models.registry import REGISTRY
+from trainlab.search import cost, portfolio
+from trainlab.search.scheduler import Scheduler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.portfolio.build import greedy, leave_one_out
+
+
+def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2, "y": np.where(x1 - x2 + rng.normal(size=n) > 0, "yes", "no")})
+
+
+def test_the_shipped_portfolio_holds_registered_families_with_parameters_of_their_space() -> None:
+    entries = portfolio.entries()
+    assert len(entries) >= 5
+    assert len({e["id"] for e in entries}) == len(entries)
+    for entry in entries:
+        spec = REGISTRY[entry["family"]]
+        assert set(entry["params"]) <= set(spec.space), entry["id"]
+
+
+def test_portfolio_candidates_run_every_family_once_at_least_and_name_the_portfolio_ones() -> None:
+    families = [REGISTRY[k] for k in ("linear", "decision_tree", "lightgbm", "knn")]
+    candidates = portfolio.portfolio_candidates(families)
+    assert {c.family for c in candidates} == {"linear", "decision_tree", "lightgbm", "knn"}
+    assert len({c.name for c in candidates}) == len(candidates)
+    tuned = [c for c in candidates if c.source == "portfolio"]
+    assert tuned and all(c.name.startswith(f"{c.family}_p") for c in tuned)
+    assert candidates[0].family == "decision_tree"  # the cheapest family the portfolio lacks runs first
+
+
+def test_greedy_selection_picks_the_configuration_that_covers_what_the_chosen_ones_miss() -> None:
+    table = {"a": {"x": 0.0, "y": 1.0, "z": 0.4}, "b": {"x": 1.0, "y": 0.0, "z": 0.4}, "c": {"x": 0.0, "y": 1.0, "z": 0.4}}
+    configs = {c: {"id": c, "family": "f", "params": {}, "mean_s": 1.0} for c in "xyz"}
+    assert greedy(table, configs, size=5) == ["x", "y"]  # z never lowers the best error once x and y are in
+    rows = {r["dataset"]: r for r in leave_one_out(table, configs, size=5, firsts=(1,))}
+    assert rows["b"]["in_1"] == 1.0 and rows["b"]["lodo_1"] == 1.0  # without b, x alone still leads
+    assert rows["a"]["lodo_1"] == 0.4  # without a, b and c disagree on x and y: the compromise z comes first
+
+
+def test_the_cost_model_expects_more_rows_to_take_longer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)
+    small = cost.predict_seconds("lightgbm", {"rows": 1_000, "columns": 10, "classes": 2, "folds": 5}, {})
+    large = cost.predict_seconds("lightgbm", {"rows": 100_000, "columns": 10, "classes": 2, "folds": 5}, {})
+    assert small is not None and large is not None and large > 3 * small
+    assert cost.predict_seconds("no_such_family", {"rows": 10, "columns": 1, "classes": 2}, {}) is None
+
+
+def test_the_machine_probe_is_cached_per_machine_and_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cost._probe_seconds.cache_clear()
+    calls = []
+    monkeypatch.setattr(cost, "probe", lambda: calls.append(1) or 1e6)  # a machine a million times slower
+    try:
+        assert cost.machine_factor() == cost.FACTOR_RANGE[1]
+        cost._probe_seconds.cache_clear()
+        cost.machine_factor()
+        assert len(calls) == 1  # the second process reads the cache
+        assert json.loads((tmp_path / "trainlab" / "probe.json").read_text())["seconds"] == 1e6
+    finally:
+        cost._probe_seconds.cache_clear()
+
+
+def test_a_timed_run_on_a_plain_table_runs_the_portfolio_and_skips_what_would_not_fit(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = Scheduler.predicted_time
+
+    def slow_forest(self: Scheduler, candidate: object) -> float | None:  # a slow fake: forests "take a day"
+        return 86_400.0 if candidate.family == "random_forest" else real(self, candidate)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Scheduler, "predicted_time", slow_forest)
+    run = trainlab.train(_table(), target="y", time_limit=15, models=("linear", "lightgbm", "random_forest"),
+                         out_dir=tmp_path, report=False)
+    sources = {t.candidate.source for t in run.trials}
+    assert "portfolio" in sources
+    forests = {name: why for name, why in run.skipped.items() if name.startswith("random_forest")}
+    assert forests and all("cost model" in why for why in forests.values())
+    assert not any(t.candidate.family == "random_forest" for t in run.trials)
+
+
+def test_a_trial_budget_keeps_each_family_default_first_and_no_portfolio(tmp_path: Path) -> None:
+    run = trainlab.train(_table(), target="y", max_trials=3, models=("linear", "lightgbm"), out_dir=tmp_path,
+                         report=False)
+    assert [t.candidate.source for t in run.trials[:2]] == ["default", "default"]
+    assert "portfolio" not in {t.candidate.source for t in run.trials}
