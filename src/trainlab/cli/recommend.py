@@ -73,6 +73,9 @@ def recommend(
     include_seen: Annotated[bool, typer.Option("--include-seen", help="Also list items the user already has.")] = False,
     similar: Annotated[str | None, typer.Option("--similar", help="List the items most similar to this item.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write user,rank,item,score here.")] = None,
+    with_new: Annotated[Path | None, typer.Option(
+        "--with", help="New interactions since training (the training's user and item columns) to fold in first: "
+                       "known users are re-scored where the model allows, new items rank by popularity.")] = None,
 ) -> None:
     """Top-k items for a user (--user) or for every user of a table, from a saved recommender."""
     from trainlab.data.load import load_table
@@ -80,6 +83,9 @@ def recommend(
     from trainlab.recommender import Recommender
 
     model = Recommender.load(bundle)
+    if with_new is not None:
+        summary = model.fold_in(load_table(with_new), f"'{with_new}'")
+        err.print(f"[dim]{escape(model.fold_in_note(summary))}[/]", highlight=False)
     if similar is not None:
         _print(model.similar_items(similar, k), output)
         return
@@ -87,7 +93,7 @@ def recommend(
         raise ConfigError("Give one user with --user ID or a table of users: trainlab recommend MODEL users.csv -k 10.")
     if user is not None:
         table = model.recommend_many([user], k, exclude_seen=not include_seen)
-        if not model.knows(user):
+        if not model.knows(user) and not model.folded.positives.get(user):
             err.print(f"[yellow]User {escape(user)} was not seen in training: the most popular items are listed.[/]")
         _print(table if output is not None else table.drop(columns="user"), output)
         return
@@ -96,7 +102,7 @@ def recommend(
     ids = frame[column] if column in frame.columns else frame.iloc[:, 0]
     ids = ids.map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
     table = model.recommend_many(ids.tolist(), k, exclude_seen=not include_seen)
-    unknown = sum(not model.knows(u) for u in ids)
+    unknown = sum(not model.knows(u) and not model.folded.positives.get(u) for u in ids)
     if unknown:
         err.print(f"[yellow]{unknown} users were not seen in training: they get the most popular items.[/]")
     _print(table, output)
@@ -108,3 +114,35 @@ def _print(table: Any, output: Path | None) -> None:
         return
     write_table(table, output)
     err.print(f"Wrote {len(table)} rows to {output}")
+
+
+def evaluate_recommender(bundle: Path, data: Path, k: int | None, as_json: bool) -> None:
+    """``trainlab evaluate MODEL interactions.csv`` for a recommender: ranking metrics on new interactions."""
+    from trainlab.data.load import load_table
+    from trainlab.recommender import Recommender
+
+    model = Recommender.load(bundle)
+    result = model.evaluate(load_table(data), k) if k else model.evaluate(load_table(data))
+    if as_json:
+        out.print_json(json.dumps(result, default=float))
+        return
+    k = result["k"]
+    table = Table(title=f"{model.name} on {result['positive_rows']} positive new interactions of {result['users']} "
+                        f"users ({result['new_users']} unknown at training: given the most popular items)")
+    columns = [("model, new interactions", result["metrics"]), ("known users only", result["metrics_known_users"]),
+               ("popularity, same", result["popularity"]), ("model at training", result["at_training"])]
+    table.add_column("metric")
+    for label, _ in columns:
+        table.add_column(label, justify="right")
+    for name in ("ndcg", "recall", "precision", "map", "hit", "coverage", "popularity_bias"):
+        metric = f"{name}@{k}"
+        table.add_row(metric, *[f"{values[metric]:.4f}" if isinstance(values.get(metric), float) else "—"
+                                for _, values in columns])
+    out.print(table)
+    if result["left_out_new_item_rows"]:
+        out.print(f"[dim]{result['left_out_new_item_rows']} positive interactions with items unknown at training "
+                  f"(e.g. {', '.join(result['unknown_items'][:3])}) were left out: the model cannot have listed them. "
+                  "Retrain to learn them.[/]", highlight=False)
+    lift = result["metrics"][f"ndcg@{k}"] / max(result["popularity"][f"ndcg@{k}"], 1e-12) - 1
+    out.print(f"ndcg@{k} {result['metrics'][f'ndcg@{k}']:.4f}: {lift:+.0%} vs popularity on the same interactions.",
+              highlight=False)
