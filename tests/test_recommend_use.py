@@ -100,3 +100,40 @@ def test_server_folds_in_recent_items(run: RecommendRun) -> None:
     assert client.post("/recommend", json={"user": "4", "k": 0}).status_code == 422
     page = client.get("/recommendations", params={"user": "4", "recent": "i30, ghost"})
     assert page.status_code == 200 and "folded in" in page.text and np.isfinite(recent["items"][0]["score"])
+
+
+def test_monitor_flags_moved_popularity_and_new_items_only(run: RecommendRun) -> None:
+    from trainlab.lifecycle.recommend import popularity_drift
+
+    model = Recommender.load(run.bundle_path)
+    same = popularity_drift(model, make_interactions(seed=7), "m")
+    assert not same["drifted"] and same["psi"] < 0.1 and same["new_items_share"] == 0.0
+    moved = make_interactions(seed=7)
+    moved.loc[moved.index % 3 == 0, "item_id"] = "i44"
+    fresh = moved.index % 5 == 0
+    moved.loc[fresh, "item_id"] = [f"fresh{i % 7}" for i in moved.index[fresh]]
+    drift = popularity_drift(model, moved, "m")
+    assert drift["drifted"] and drift["gainers"][0]["item"] == "i44"
+    assert drift["total_variation"] > 2 * drift["total_variation_sampling"]
+    assert any("PSI" in r for r in drift["reasons"]) and any("unknown at training" in r for r in drift["reasons"])
+
+
+def test_register_monitor_and_retrain_from_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    make_interactions(90).to_csv("r.csv", index=False)
+    later = make_interactions(90, seed=9)
+    later["ts"] += 10**7
+    later.to_csv("new.csv", index=False)
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", "r.csv", "--task", "recommend", "--rating", "stars", "--positive", "4",
+                                  "--time-column", "ts", "--models", "popularity,ease", "--max-trials", "3",
+                                  "--name", "first", "--register", "tastes"])
+    assert trained.exit_code == 0 and "Registered tastes@1 (champion)" in trained.stderr, trained.output
+    watched = runner.invoke(app, ["monitor", "tastes", "new.csv", "--json"])
+    assert watched.exit_code == 0 and not json.loads(watched.stdout)["drifted"]
+    retrained = runner.invoke(app, ["retrain", "tastes", "new.csv", "--json"])
+    assert retrained.exit_code == 0, retrained.output
+    result = json.loads(retrained.stdout)
+    assert result["mode"] == "append" and result["metric"] == "ndcg@10" and result["challenger"] == "tastes@2"
+    assert result["train_rows"] > len(later) and result["held_out_rows"] >= 90
+    assert result["promoted"] == (result["challenger_score"] > result["champion_score"])

@@ -13,7 +13,7 @@ from rich.table import Table
 from trainlab.cli.console import err, out, print_findings, write_table
 
 
-def train_recommend(data: Path, options: dict[str, Any], started: float | None, as_json: bool) -> None:
+def train_recommend(data: Path, options: dict[str, Any], started: float | None, as_json: bool) -> Any:
     """``trainlab train DATA --task recommend``: search the recommender families and print the leaderboard."""
     from trainlab.config import make_recommend_config
     from trainlab.rec_run import train_recommender
@@ -32,7 +32,7 @@ def train_recommend(data: Path, options: dict[str, Any], started: float | None, 
     if as_json:
         out.print_json(json.dumps({"run": str(run.folder), "best_model": run.best_model, "test_metrics": run.test_metrics,
                                    "leaderboard": json.loads(run.leaderboard.to_json(orient="records"))}))
-        return
+        return run
     print_findings(run.findings)
     out.print(_board(run.leaderboard, run.config.k))
     for family, reason in run.skipped.items():
@@ -44,6 +44,7 @@ def train_recommend(data: Path, options: dict[str, Any], started: float | None, 
     out.print(f"Run folder: {run.folder}   ({run.timings['total_s']:.1f} s, {len(run.trials)} trials)")
     out.print(f"Recommend with: trainlab recommend {run.bundle_path} --user USER -k {run.config.k}")
     out.print(f"Report: {run.folder / 'report.html'}")
+    return run
 
 
 def _board(board: Any, k: int) -> Table:
@@ -146,3 +147,43 @@ def evaluate_recommender(bundle: Path, data: Path, k: int | None, as_json: bool)
     lift = result["metrics"][f"ndcg@{k}"] / max(result["popularity"][f"ndcg@{k}"], 1e-12) - 1
     out.print(f"ndcg@{k} {result['metrics'][f'ndcg@{k}']:.4f}: {lift:+.0%} vs popularity on the same interactions.",
               highlight=False)
+
+
+def monitor_recommender(bundle: Path, label: str, data: Path, out_dir: Path, psi: float, as_json: bool) -> bool:
+    """``trainlab monitor MODEL interactions.csv`` for a recommender: drift of item popularity; True if drifted."""
+    from datetime import datetime
+
+    from trainlab.data.load import load_table
+    from trainlab.lifecycle.recommend import popularity_drift
+    from trainlab.recommender import Recommender
+
+    report = popularity_drift(Recommender.load(bundle), load_table(data), label, psi_threshold=psi)
+    stem = label.replace("@", "-v").replace("/", "_").strip("._") or "model"
+    folder = out_dir / f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "drift.json"
+    path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if as_json:
+        out.print_json(json.dumps({**report, "files": [str(path)]}))
+        return bool(report["drifted"])
+    table = Table(title=f"Item popularity of {report['model']}: {report['positive_rows']} positive new interactions vs "
+                        f"{report['reference_interactions']} at training")
+    for column in ("bin (most popular first)", "items", "share at training", "share now"):
+        table.add_column(column, justify="right")
+    for b in report["bins"]:
+        table.add_row(str(b["bin"]), str(b["items"]), f"{b['share_training']:.1%}", f"{b['share_now']:.1%}")
+    out.print(table)
+    out.print(f"PSI {report['psi']:.3f} (chi-squared p {report['p_value']:.2g}); total variation between the item "
+              f"distributions {report['total_variation']:.3f} (sampling alone gives about "
+              f"{report['total_variation_sampling']:.3f} at this size); unknown users {report['new_users_share']:.1%}, "
+              f"unknown items {report['new_items_share']:.1%} of the positive interactions.", highlight=False)
+    gainers = ", ".join(f"{g['item']} ({g['share_training']:.2%} → {g['share_now']:.2%})" for g in report["gainers"][:3])
+    out.print(f"Items that gained the most share: {escape(gainers)}", highlight=False)
+    if report["drifted"]:
+        out.print("[bold red]Drift: " + escape("; ".join(report["reasons"])) + ". Retrain: trainlab retrain NAME "
+                  "new.csv (append).[/]", highlight=False)
+    else:
+        out.print("[bold green]No drift: item popularity and the share of unknown users and items are as at "
+                  "training.[/]", highlight=False)
+    out.print(f"Summary: {path}", highlight=False)
+    return bool(report["drifted"])

@@ -93,7 +93,13 @@ def train(
                    "k": k, "split": split, "time_limit": time_limit or (None if max_trials else 60.0),
                    "max_trials": max_trials, "seed": seed, "models": models, "exclude_models": exclude_models or (),
                    "jobs": jobs, "out_dir": out_dir, "name": name, **({"test_size": test_size} if test_size else {})}
-        train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
+        rec_run = train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
+        if register:
+            from trainlab.lifecycle.registry import register_run
+
+            version = register_run(rec_run, register, registry)
+            err.print(f"Registered {version.ref}" + (" (champion)" if "champion" in version.aliases else ""),
+                      highlight=False)
         return
     if target is None and data is not None and data.is_dir():
         target = "label"  # a folder of class subfolders: the label is the subfolder
