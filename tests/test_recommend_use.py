@@ -137,3 +137,20 @@ def test_register_monitor_and_retrain_from_the_cli(tmp_path: Path, monkeypatch: 
     assert result["mode"] == "append" and result["metric"] == "ndcg@10" and result["challenger"] == "tastes@2"
     assert result["train_rows"] > len(later) and result["held_out_rows"] >= 90
     assert result["promoted"] == (result["challenger_score"] > result["champion_score"])
+
+
+def test_blend_is_tried_after_the_search_and_kept_only_if_it_pays(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainlab.search import rec_blend
+
+    options = {"user": "user_id", "item": "item_id", "rating": "stars", "positive": 4, "time_limit": None,
+               "max_trials": 4, "models": ("popularity", "ease", "item_knn", "blend"), "out_dir": tmp_path, "jobs": 1}
+    honest = train_recommender(make_interactions(90), name="honest", **options)
+    families = set(honest.leaderboard["family"])
+    assert ("blend" in families) != ("blend" in honest.skipped)
+    if "blend" in honest.skipped:
+        assert "did not pay on validation" in honest.skipped["blend"]
+    monkeypatch.setattr(rec_blend, "MIN_GAIN", -1.0)  # keep it whatever it scores
+    kept = train_recommender(make_interactions(90), name="kept", **options)
+    row = kept.leaderboard.set_index("family").loc["blend"]
+    assert row["model"].startswith("Blend (") and row["test_ndcg@10"] > 0 and "blend" not in kept.skipped

@@ -32,6 +32,7 @@ from trainlab.models.registry import get_spec, select_families
 from trainlab.recommender import Recommender
 from trainlab.report.recommend import write_recommend_report
 from trainlab.search.budget import REFIT_SLACK, Budget
+from trainlab.search.rec_blend import blend_trial
 from trainlab.search.recommend import RankingTask, RecTrial, best_per_family, fit_and_score, search
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -82,14 +83,24 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
         raise DataError("No user has enough interactions to hold some out for validation and test (each needs at "
                         "least 3). Give more interactions per user, or larger --test-size/--valid-size.")
     families, skipped = select_families("recommend", int(split.train.sum()), config.models, config.exclude_models)
+    families = [f for f in families if f.key != "blend"]  # built from the others' best after the search
     folder = _run_folder(config, data)
     n_jobs = config.jobs or os.cpu_count() or 1
     notify("stage", {"name": f"Training {len(families)} recommender families", "metric": f"{RANKING_METRIC}@{config.k}"})
-    trials = search(families, _task(inter, split.train, split.valid, config, n_jobs), budget, notify)
+    valid_task = _task(inter, split.train, split.valid, config, n_jobs)
+    trials = search(families, valid_task, budget, notify)
+    leaders = best_per_family(trials)
+    if config.models is None or "blend" in config.models:
+        notify("stage", {"name": "Trying a blend of the best families on validation"})
+        blend, note = blend_trial(leaders, valid_task, budget, len(trials))
+        if blend is None:
+            skipped["blend"] = note
+        else:
+            leaders = sorted([*leaders, blend], key=lambda t: (not t.ok, -t.score if t.ok else 0.0))
     notify("stage", {"name": "Refitting each family's best and testing it"})
     full = split.train | split.valid
     test_task = _task(inter, full, split.test, config, n_jobs)
-    leaders, final = _test_leaders(best_per_family(trials), test_task, budget)
+    tested, final = _test_leaders(leaders, test_task, budget)
     if final is None:
         raise DataError("Every recommender trial failed: " + "; ".join(f"{t.name}: {t.error}" for t in trials[:5]))
     best, model, result = final
@@ -101,7 +112,7 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
                "metrics": {"ranking_metric": f"{RANKING_METRIC}@{config.k}", "validation": best.metrics,
                            "test": result.summary}, "extras": {"model_name": best.name, "k": config.k}}
     manifest = save_recommender(state, folder / "model", **details)
-    leaderboard = make_rec_leaderboard(leaders, config.k)
+    leaderboard = make_rec_leaderboard(tested, config.k)
     run = RecommendRun(config=config, folder=folder, findings=inter.findings, split=split.describe(),
                        leaderboard=leaderboard, best_model=best.name, test_metrics=result.summary,
                        recommender=Recommender(state, manifest), trials=trials, skipped=skipped,

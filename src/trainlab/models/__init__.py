@@ -3,6 +3,7 @@
 from trainlab.models import (  # noqa: F401  (imported to register)
     als,
     bayes,
+    blend,
     bpr,
     catboost,
     ease,
