@@ -154,3 +154,28 @@ def test_blend_is_tried_after_the_search_and_kept_only_if_it_pays(tmp_path: Path
     kept = train_recommender(make_interactions(90), name="kept", **options)
     row = kept.leaderboard.set_index("family").loc["blend"]
     assert row["model"].startswith("Blend (") and row["test_ndcg@10"] > 0 and "blend" not in kept.skipped
+
+
+def test_item_features_let_the_hybrid_recommend_items_no_one_has_tried(tmp_path: Path) -> None:
+    items = pd.DataFrame({"item_id": [f"i{i}" for i in range(45)] + ["cold0", "cold1"],
+                          "genre": [f"g{i // 15}" for i in range(45)] + ["g0", "g1"],
+                          "title": [f"title {i}" for i in range(47)]})
+    items.to_csv(tmp_path / "items.csv", index=False)
+    runner = CliRunner()
+    make_interactions(90).to_csv(tmp_path / "r.csv", index=False)
+    done = runner.invoke(app, ["train", str(tmp_path / "r.csv"), "--task", "recommend", "--rating", "stars",
+                               "--positive", "4", "--models", "popularity,hybrid_knn", "--max-trials", "3",
+                               "--item-features", str(tmp_path / "items.csv"), "--out", str(tmp_path), "--name", "h"])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert "Item features: genre of 47 items (2 without interactions join the catalogue)" in said
+    assert "'title' has 48 distinct words for 47 items: free text, left out" in said
+    model = Recommender.load(tmp_path / "h" / "model")
+    assert model.family == "hybrid_knn"
+    full = model.recommend("4", 47)  # user 4 likes group 0
+    ranks = dict(zip(full["item"], full["rank"], strict=True))
+    assert ranks["cold0"] < ranks["cold1"] and ranks["cold0"] <= 8
+    plain = train_recommender(make_interactions(90), user="user_id", item="item_id", rating="stars", positive=4,
+                              time_limit=None, max_trials=2, models=("popularity", "hybrid_knn"), out_dir=tmp_path,
+                              name="plain", jobs=1)
+    assert "hybrid_knn" in plain.skipped and "--item-features" in plain.skipped["hybrid_knn"]

@@ -7,6 +7,7 @@ from trainlab.models import (  # noqa: F401  (imported to register)
     bpr,
     catboost,
     ease,
+    hybrid_knn,
     item_knn,
     lightgbm,
     linear,

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from trainlab.errors import BundleError
-from trainlab.models.recbase import PARAMS_FILE, RECIPE, RecommenderBase, load_arrays, save_arrays
+from trainlab.models.recbase import PARAMS_FILE, RECIPE, RecommenderBase, fit_recommender, load_arrays, save_arrays
 from trainlab.models.registry import REGISTRY, ModelSpec, register
 
 
@@ -46,8 +46,11 @@ class BlendRecommender(RecommenderBase):
         return [REGISTRY[m["family"]].build("recommend", dict(m.get("params", {})), self.seed, self.n_jobs)
                 for m in self.params.get("members", [])]
 
+    uses_item_features = True
+
     def fit(self, matrix: sparse.csr_matrix) -> BlendRecommender:
-        self.members_ = [m.fit(matrix) for m in self.build_members()]
+        features = getattr(self, "item_features", None)
+        self.members_ = [fit_recommender(m, matrix, features) for m in self.build_members()]
         return self
 
     def score(self, users: np.ndarray, history: sparse.csr_matrix, refresh: bool = False) -> np.ndarray:

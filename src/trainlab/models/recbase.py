@@ -87,6 +87,14 @@ def load_arrays(cls: type[RecommenderBase], folder: Path, prefix: str = "") -> A
     return model
 
 
+def fit_recommender(model: RecommenderBase, matrix: sparse.csr_matrix,
+                    item_features: sparse.csr_matrix | None = None) -> RecommenderBase:
+    """Fit ``model``, handing it the items' side features first when it reads them (``uses_item_features``)."""
+    if item_features is not None and getattr(model, "uses_item_features", False):
+        model.item_features = item_features  # type: ignore[attr-defined]
+    return model.fit(matrix)
+
+
 def binarized(matrix: sparse.csr_matrix) -> sparse.csr_matrix:
     out = matrix.copy().astype(np.float32)
     out.data[:] = 1.0

@@ -16,6 +16,7 @@ from scipy import sparse
 
 from trainlab.evaluate.ranking import RANKING_METRIC, evaluate_ranking, user_metrics
 from trainlab.models.blend import standardized
+from trainlab.models.recbase import fit_recommender
 from trainlab.models.registry import get_spec
 from trainlab.search.budget import Budget
 from trainlab.search.recommend import RankingTask, RecTrial, scores_with_cold_start
@@ -40,7 +41,8 @@ def blend_trial(leaders: list[RecTrial], task: RankingTask, budget: Budget, numb
     rows, cols = np.repeat(np.arange(len(users)), np.diff(seen.indptr)), seen.indices
     stacked = []
     for trial in members:
-        model = get_spec(trial.family).build("recommend", trial.params, task.seed, task.n_jobs).fit(task.fit_matrix)
+        model = fit_recommender(get_spec(trial.family).build("recommend", trial.params, task.seed, task.n_jobs),
+                                task.fit_matrix, task.item_features)
         scores = standardized(scores_with_cold_start(model, users, task))
         scores[rows, cols] = -np.inf
         stacked.append(scores)
