@@ -4,7 +4,8 @@ Every user with a positive new interaction is ranked as at training: full rankin
 training that the user had not seen in training, the top ``k`` (the run's k unless given) measured against the
 user's positive new interactions. Users unknown at training get the most popular items (the cold-start rule)
 and are counted apart; interactions with items unknown at training cannot be hit and are left out (counted).
-The popularity ranking is scored on the same interactions, as the baseline to beat.
+The popularity ranking is scored on the same interactions, as the baseline to beat. Interactions folded into
+the model beforehand (``Recommender.fold_in``) count as seen and, where the family folds in, as history.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from scipy import sparse
 from trainlab.data.interactions import read_new_interactions
 from trainlab.errors import DataError
 from trainlab.evaluate.ranking import RankingResult, evaluate_ranking
-from trainlab.recommender.folding import Folded
 
 if TYPE_CHECKING:
     from trainlab.recommender import Recommender
@@ -41,10 +41,10 @@ def evaluate_interactions(model: Recommender, interactions: pd.DataFrame, k: int
                                   (relevant_rows["user"].map(row_of).to_numpy(),
                                    relevant_rows["item"].map(model.item_index).to_numpy())),
                                  shape=(len(users), len(model.state.items)))
-    empty = Folded()
-    _, seen = model.scores(users, empty)
+    folded = model.folded  # what the model holds now: nothing, unless new interactions were folded in
+    _, seen = model.scores(users, folded)
     popularity = model.state.popularity.astype(np.float32)
-    result = evaluate_ranking(lambda rows: model.scores([users[r] for r in rows], empty)[0], seen, relevant, k,
+    result = evaluate_ranking(lambda rows: model.scores([users[r] for r in rows], folded)[0], seen, relevant, k,
                               popularity)
     baseline = evaluate_ranking(lambda rows: np.tile(popularity, (len(rows), 1)), seen, relevant, k, popularity)
     known = np.array([u in model.user_index for u in users], dtype=bool)
