@@ -198,6 +198,8 @@ class RecommendConfig:
     jobs: int | None = None
     out_dir: Path = Path("runs")
     name: str | None = None
+    item_features: str | None = None
+    """A table of the items' side features (``data.side``), read by the families that use them (hybrid_knn)."""
 
     def __post_init__(self) -> None:
         problems = self.budget.problems()

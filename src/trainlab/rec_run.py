@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from trainlab.bundle.manifest import library_versions
 from trainlab.bundle.recommender import RecommenderState, save_recommender
@@ -25,6 +26,7 @@ from trainlab.config import RecommendConfig, make_recommend_config
 from trainlab.data.checks import Finding
 from trainlab.data.interactions import Interactions, InteractionSplit, check_interactions, split_interactions
 from trainlab.data.load import fingerprint, load_table
+from trainlab.data.side import read_item_features
 from trainlab.errors import DataError
 from trainlab.evaluate.ranking import RANKING_METRIC, RankingResult, by_activity
 from trainlab.models.recbase import RecommenderBase
@@ -32,6 +34,7 @@ from trainlab.models.registry import get_spec, select_families
 from trainlab.recommender import Recommender
 from trainlab.report.recommend import write_recommend_report
 from trainlab.search.budget import REFIT_SLACK, Budget
+from trainlab.search.rec_blend import blend_trial
 from trainlab.search.recommend import RankingTask, RecTrial, best_per_family, fit_and_score, search
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -77,19 +80,34 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
     notify("stage", {"name": "Loading and checking the interactions"})
     frame = load_table(data)
     inter = check_interactions(frame, config)
+    features = _item_features(inter, config)
     split = split_interactions(inter, config)
     if not split.test.any() or not (split.valid & inter.positive).any():
         raise DataError("No user has enough interactions to hold some out for validation and test (each needs at "
                         "least 3). Give more interactions per user, or larger --test-size/--valid-size.")
     families, skipped = select_families("recommend", int(split.train.sum()), config.models, config.exclude_models)
+    families = [f for f in families if f.key != "blend"]  # built from the others' best after the search
+    if features is None:
+        families = [f for f in families if f.key != "hybrid_knn"]
+        if config.models is not None and "hybrid_knn" in config.models:
+            skipped["hybrid_knn"] = "needs the items' side features: give --item-features items.csv"
     folder = _run_folder(config, data)
     n_jobs = config.jobs or os.cpu_count() or 1
     notify("stage", {"name": f"Training {len(families)} recommender families", "metric": f"{RANKING_METRIC}@{config.k}"})
-    trials = search(families, _task(inter, split.train, split.valid, config, n_jobs), budget, notify)
+    valid_task = _task(inter, split.train, split.valid, config, n_jobs, features)
+    trials = search(families, valid_task, budget, notify)
+    leaders = best_per_family(trials)
+    if config.models is None or "blend" in config.models:
+        notify("stage", {"name": "Trying a blend of the best families on validation"})
+        blend, note = blend_trial(leaders, valid_task, budget, len(trials))
+        if blend is None:
+            skipped["blend"] = note
+        else:
+            leaders = sorted([*leaders, blend], key=lambda t: (not t.ok, -t.score if t.ok else 0.0))
     notify("stage", {"name": "Refitting each family's best and testing it"})
     full = split.train | split.valid
-    test_task = _task(inter, full, split.test, config, n_jobs)
-    leaders, final = _test_leaders(best_per_family(trials), test_task, budget)
+    test_task = _task(inter, full, split.test, config, n_jobs, features)
+    tested, final = _test_leaders(leaders, test_task, budget)
     if final is None:
         raise DataError("Every recommender trial failed: " + "; ".join(f"{t.name}: {t.error}" for t in trials[:5]))
     best, model, result = final
@@ -101,7 +119,7 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
                "metrics": {"ranking_metric": f"{RANKING_METRIC}@{config.k}", "validation": best.metrics,
                            "test": result.summary}, "extras": {"model_name": best.name, "k": config.k}}
     manifest = save_recommender(state, folder / "model", **details)
-    leaderboard = make_rec_leaderboard(leaders, config.k)
+    leaderboard = make_rec_leaderboard(tested, config.k)
     run = RecommendRun(config=config, folder=folder, findings=inter.findings, split=split.describe(),
                        leaderboard=leaderboard, best_model=best.name, test_metrics=result.summary,
                        recommender=Recommender(state, manifest), trials=trials, skipped=skipped,
@@ -114,13 +132,29 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
     return run
 
 
+def _item_features(inter: Interactions, config: RecommendConfig) -> sparse.csr_matrix | None:
+    """The items' side features aligned with the catalogue, which grows by the items listed there that no one
+    interacted with (they can only be recommended by a family that reads the features); None without them."""
+    if not config.item_features:
+        return None
+    side = read_item_features(load_table(config.item_features), inter.columns.get("item"))
+    known = set(inter.items)
+    cold = [i for i in side.ids if i not in known]
+    inter.items.extend(cold)
+    inter.findings.extend(side.findings)
+    inter.findings.append(Finding("info", "item_features", f"Item features: {', '.join(side.columns)} of "
+                                  f"{len(side.ids)} items ({len(cold)} without interactions join the catalogue); "
+                                  "read by the hybrid_knn family.", None))
+    return side.aligned(inter.items)
+
+
 def _task(inter: Interactions, fit_rows: np.ndarray, target_rows: np.ndarray, config: RecommendConfig,
-          n_jobs: int) -> RankingTask:
+          n_jobs: int, features: sparse.csr_matrix | None = None) -> RankingTask:
     fit = inter.matrix(fit_rows)
     popularity = np.asarray((fit > 0).sum(axis=0), dtype=np.float32).ravel()
     return RankingTask(fit_matrix=fit, seen=inter.matrix(fit_rows, positive_only=False),
                        relevant=inter.matrix(target_rows), popularity=popularity, k=config.k, seed=config.seed,
-                       n_jobs=n_jobs)
+                       n_jobs=n_jobs, item_features=features)
 
 
 Tested = tuple[RecTrial, RecommenderBase, RankingResult]

@@ -83,9 +83,19 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Labelled rows: the training columns and the target column.")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Report folder (default: evaluation-<data>).")] = None,
     metric: Annotated[str | None, typer.Option(help="Metric for permutation importance (default: the task's).")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Recommenders: list length scored (default: the run's).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Recommenders: print the metrics as JSON on stdout.")] = False,
 ) -> None:
-    """Score a saved model on new labelled DATA: metrics, curves, error analysis and importance, in a report."""
+    """Score a saved model on new labelled DATA: metrics, curves, error analysis and importance, in a report;
+    a recommender on new interactions: ranking metrics at k over the items each user had not seen in training."""
+    from trainlab.bundle.recommender import is_recommender
     from trainlab.data.load import load_table
+
+    if is_recommender(bundle):
+        from trainlab.cli.recommend import evaluate_recommender
+
+        evaluate_recommender(bundle, data, k, as_json)
+        return
     from trainlab.evaluate.analysis import evaluate_saved
     from trainlab.predict import Predictor
     from trainlab.report import write_report

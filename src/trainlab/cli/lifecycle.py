@@ -133,7 +133,7 @@ def monitor(
     registry: RegistryOption = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the HTML report and JSON summary.")] = Path(
         "monitoring"),
-    psi: Annotated[float, typer.Option(help="PSI at or above which a column drifts.")] = 0.2,
+    psi: Annotated[float, typer.Option(help="PSI at which a column (recommenders: item popularity) drifts.")] = 0.2,
     distance: Annotated[float, typer.Option(help="Numeric shift, in standard deviations, that counts as drift.")] = 0.25,
     as_json: JsonOption = False,
     member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
@@ -141,6 +141,12 @@ def monitor(
     """Check DATA for drift against MODEL's training reference. Exit 0: no drift, 1: drift, 2: error."""
     from trainlab.errors import TrainlabError
 
+    recommender = _recommender_bundle(model, registry)
+    if recommender is not None:
+        from trainlab.cli.recommend import monitor_recommender
+
+        drifted = monitor_recommender(recommender, model, data, out_dir, psi, as_json)
+        raise typer.Exit(1 if drifted else 0)
     try:
         report, paths = _monitor(model, data, registry, out_dir, psi, distance, member)
     except TrainlabError:
@@ -153,6 +159,20 @@ def monitor(
     else:
         _print_drift(report, paths)
     raise typer.Exit(1 if report.drifted else 0)
+
+
+def _recommender_bundle(model: str, registry: Path | None) -> Path | None:
+    """The bundle of MODEL (a folder or a registered name) when it holds a recommender, else None."""
+    from trainlab.bundle.recommender import is_recommender
+    from trainlab.lifecycle.registry import resolve_bundle
+
+    path = Path(model)
+    if not (path / "manifest.json").is_file():
+        try:
+            path = resolve_bundle(model, registry)
+        except Exception:  # not a registered name: the table path says so in its own words
+            return None
+    return path if is_recommender(path) else None
 
 
 def _monitor(model: str, data: Path, registry: Path | None, out_dir: Path, psi: float,
@@ -202,7 +222,8 @@ def retrain(
     data: Annotated[Path, typer.Argument(help="New labelled rows.")],
     mode: Annotated[str, typer.Option(
         help="replace: learn from the new rows only; append: recorded training data + new rows; "
-             "window: the most recent rows of both, as many as the champion learned from.")] = "replace",
+             "window: the most recent rows of both, as many as the champion learned from; "
+             "auto: replace for table models, append for recommenders.")] = "auto",
     force: Annotated[bool, typer.Option("--force", help="Promote the challenger even if it is not better.")] = False,
     held_out: Annotated[float, typer.Option(help="Share of the new rows held out to compare the two.")] = 0.2,
     window_rows: Annotated[int | None, typer.Option(help="Rows kept by --mode window.")] = None,

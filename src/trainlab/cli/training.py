@@ -31,6 +31,10 @@ def train(
     positive: Annotated[float | None, typer.Option(
         help="--task recommend: only ratings of at least this count as positive (default: every interaction).")] = None,
     k: Annotated[int, typer.Option("--k", help="--task recommend: length of the lists that are scored.")] = 10,
+    item_features: Annotated[Path | None, typer.Option(
+        "--item-features", help="--task recommend: a table of the items' side features (id, genre, year, ...), read "
+                                "by the hybrid_knn family; items listed there without interactions can be recommended.")
+    ] = None,
     split: Annotated[str, typer.Option(
         help="--task recommend: auto (by time with --time-column), time or random.")] = "auto",
     metric: Annotated[str | None, typer.Option(help="Metric that ranks models (default: roc_auc, log_loss, rmse).")] = None,
@@ -92,8 +96,16 @@ def train(
         options = {"user": user, "item": item, "rating": rating, "time_column": time_column, "positive": positive,
                    "k": k, "split": split, "time_limit": time_limit or (None if max_trials else 60.0),
                    "max_trials": max_trials, "seed": seed, "models": models, "exclude_models": exclude_models or (),
-                   "jobs": jobs, "out_dir": out_dir, "name": name, **({"test_size": test_size} if test_size else {})}
-        train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
+                   "jobs": jobs, "out_dir": out_dir, "name": name,
+                   "item_features": str(item_features) if item_features else None,
+                   **({"test_size": test_size} if test_size else {})}
+        rec_run = train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
+        if register:
+            from trainlab.lifecycle.registry import register_run
+
+            version = register_run(rec_run, register, registry)
+            err.print(f"Registered {version.ref}" + (" (champion)" if "champion" in version.aliases else ""),
+                      highlight=False)
         return
     if target is None and data is not None and data.is_dir():
         target = "label"  # a folder of class subfolders: the label is the subfolder

@@ -257,3 +257,28 @@ def _shares(counts: np.ndarray, test: float, valid: float) -> tuple[np.ndarray, 
         bump = (rest > 1) & (n == 0) & (counts * share > 0)
         n[bump] += 1
     return n_test, n_valid
+
+
+def read_new_interactions(frame: pd.DataFrame, columns: dict[str, Any], source: str = "the new interactions"
+                          ) -> pd.DataFrame:
+    """New interactions for a saved recommender (fold-in, evaluate, retrain, monitor), read with the training
+    columns ``columns`` (user, item, rating, time, positive): a table of user, item (ids as text), strength,
+    positive (bool) and time (NaN without one); rows missing an id are left out."""
+    names = [str(c) for c in frame.columns]
+    user_col, item_col = str(columns.get("user")), str(columns.get("item"))
+    missing = [c for c in (user_col, item_col) if c not in names]
+    if missing:
+        raise DataError(f"{source} has no {' or '.join(repr(c) for c in missing)} column (the model was trained on "
+                        f"columns {user_col!r} and {item_col!r}).{did_you_mean(missing[0], names)} Columns: "
+                        f"{list_names(names)}.")
+    findings: list[Finding] = []
+    rating = columns.get("rating") if columns.get("rating") in names else None
+    positive = columns.get("positive")
+    table = pd.DataFrame({"user": _ids(frame[user_col], user_col, findings),
+                          "item": _ids(frame[item_col], item_col, findings),
+                          "strength": _strength(frame, rating, findings)})
+    time_col = columns.get("time")
+    table["time"] = _times(frame, time_col) if time_col in names else np.nan
+    table = table[table["user"].notna() & table["item"].notna() & table["strength"].notna()]
+    table["positive"] = table["strength"] >= positive if positive is not None and rating else True
+    return table.reset_index(drop=True)

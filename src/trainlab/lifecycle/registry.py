@@ -24,6 +24,7 @@ from trainlab.errors import BundleError, ConfigError, did_you_mean, list_names
 
 if TYPE_CHECKING:
     from trainlab.predict import Predictor
+    from trainlab.rec_run import RecommendRun
     from trainlab.run import Run
 
 DEFAULT_PATH = Path("trainlab.db")
@@ -220,8 +221,9 @@ class Registry:
         return verified_bundle(self.get(name, selector))
 
 
-def register_run(run: Run, name: str, registry: str | Path | None = None, *, data_path: str | Path | None = None,
-                 parent_version: int | None = None, evaluation: dict[str, Any] | None = None,
+def register_run(run: Run | RecommendRun, name: str, registry: str | Path | None = None, *,
+                 data_path: str | Path | None = None, parent_version: int | None = None,
+                 evaluation: dict[str, Any] | None = None,
                  promote: bool | None = None, note: str = "") -> ModelVersion:
     """Register the best model of ``run`` as the next version of ``name``, with its lineage.
 
@@ -232,7 +234,7 @@ def register_run(run: Run, name: str, registry: str | Path | None = None, *, dat
     data = str(data_path) if data_path is not None else record.get("data")
     if data_path is None and data not in (None, "DataFrame"):
         data = str(Path(data).resolve())
-    manifest = run.predictor.manifest
+    manifest = run.recommender.manifest if hasattr(run, "recommender") else run.predictor.manifest
     version = ModelVersion(
         name=name, version=0, bundle=str(run.bundle_path.resolve()), manifest_sha256="",
         run_folder=str(run.folder.resolve()), data_path=data,

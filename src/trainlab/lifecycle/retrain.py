@@ -27,7 +27,8 @@ from trainlab.predict import Predictor
 from trainlab.run import Run
 from trainlab.search.scheduler import Listener
 
-MODES = ("replace", "append", "window")
+MODES = ("auto", "replace", "append", "window")
+"""auto: replace for table models, append for recommenders."""
 MIN_HELD_OUT = 10
 
 
@@ -44,7 +45,8 @@ class RetrainOptions:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ConfigError(f"Option --mode must be one of {', '.join(MODES)}, got {self.mode!r}.")
+            raise ConfigError(f"Option --mode must be one of {', '.join(MODES[1:])} (or auto: replace for table "
+                              f"models, append for recommenders), got {self.mode!r}.")
         if not 0 < self.held_out < 1:
             raise ConfigError(f"Option --held-out must be between 0 and 1 (exclusive), got {self.held_out!r}.")
         if self.window_rows is not None and self.window_rows < 1:
@@ -81,6 +83,13 @@ def retrain(name: str, data: pd.DataFrame | str | Path, options: RetrainOptions 
             registry: str | Path | None = None, listener: Listener | None = None) -> RetrainResult:
     """Train a challenger for the champion of ``name`` on ``data``; register it, and promote it if it wins."""
     options = options or RetrainOptions()
+    from trainlab.lifecycle.recommend import recommender_champion, retrain_recommender
+
+    found = recommender_champion(name, registry)
+    if found is not None:
+        return retrain_recommender(name, found[0], found[1], data, options, registry, listener)
+    if options.mode == "auto":
+        options = replace(options, mode="replace")
     reg = Registry(registry)
     champion = reg.get(name)
     predictor = Predictor.load(verified_bundle(champion))

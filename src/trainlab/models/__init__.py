@@ -3,9 +3,11 @@
 from trainlab.models import (  # noqa: F401  (imported to register)
     als,
     bayes,
+    blend,
     bpr,
     catboost,
     ease,
+    hybrid_knn,
     item_knn,
     lightgbm,
     linear,

@@ -46,11 +46,12 @@ class RecommenderBase:
         return None
 
 
-def save_arrays(model: RecommenderBase, folder: Path) -> list[str]:
-    """The learned arrays as numeric .npy files and the options as JSON; returns the file names."""
+def save_arrays(model: RecommenderBase, folder: Path, prefix: str = "") -> list[str]:
+    """The learned arrays as numeric .npy files and the options as JSON; returns the file names (each starting
+    with ``prefix``, so that several models can share a folder)."""
     files = []
-    for name in model.arrays:
-        value = getattr(model, f"{name}_")
+    for name in (f"{prefix}{a}" for a in model.arrays):
+        value = getattr(model, f"{name[len(prefix):]}_")
         if sparse.issparse(value):
             csr = sparse.csr_matrix(value)
             for part in ("data", "indices", "indptr"):
@@ -61,26 +62,37 @@ def save_arrays(model: RecommenderBase, folder: Path) -> list[str]:
         else:
             np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
             files.append(f"{name}.npy")
-    (folder / PARAMS_FILE).write_text(json.dumps({"params": model.params, "seed": model.seed}), encoding="utf-8")
-    return [*files, PARAMS_FILE]
+    (folder / f"{prefix}{PARAMS_FILE}").write_text(json.dumps({"params": model.params, "seed": model.seed}),
+                                                   encoding="utf-8")
+    return [*files, f"{prefix}{PARAMS_FILE}"]
 
 
-def load_arrays(cls: type[RecommenderBase], folder: Path) -> Any:
+def load_arrays(cls: type[RecommenderBase], folder: Path, prefix: str = "") -> Any:
     """Rebuild a recommender from its JSON options and .npy arrays (read with allow_pickle=False)."""
     try:
-        described = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
+        described = json.loads((folder / f"{prefix}{PARAMS_FILE}").read_text(encoding="utf-8"))
         model = cls(seed=int(described["seed"]), **described["params"])
-        for name in model.arrays:
+        for attribute in model.arrays:
+            name = f"{prefix}{attribute}"
             if (folder / f"{name}.npy").is_file():
-                setattr(model, f"{name}_", np.ascontiguousarray(np.load(folder / f"{name}.npy", allow_pickle=False)))
+                setattr(model, f"{attribute}_", np.ascontiguousarray(np.load(folder / f"{name}.npy",
+                                                                             allow_pickle=False)))
                 continue
             parts = [np.load(folder / f"{name}.{p}.npy", allow_pickle=False) for p in ("data", "indices", "indptr")]
             shape = tuple(int(n) for n in np.load(folder / f"{name}.shape.npy", allow_pickle=False))
-            setattr(model, f"{name}_", sparse.csr_matrix(tuple(parts), shape=shape))
+            setattr(model, f"{attribute}_", sparse.csr_matrix(tuple(parts), shape=shape))
     except (OSError, KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
         raise BundleError(f"The recommender files in '{folder}' could not be read ({exc}). Retrain or use the "
                           "original bundle.") from exc
     return model
+
+
+def fit_recommender(model: RecommenderBase, matrix: sparse.csr_matrix,
+                    item_features: sparse.csr_matrix | None = None) -> RecommenderBase:
+    """Fit ``model``, handing it the items' side features first when it reads them (``uses_item_features``)."""
+    if item_features is not None and getattr(model, "uses_item_features", False):
+        model.item_features = item_features  # type: ignore[attr-defined]
+    return model.fit(matrix)
 
 
 def binarized(matrix: sparse.csr_matrix) -> sparse.csr_matrix:

@@ -17,7 +17,7 @@ import optuna
 from scipy import sparse
 
 from trainlab.evaluate.ranking import RANKING_METRIC, RankingResult, evaluate_ranking
-from trainlab.models.recbase import RecommenderBase
+from trainlab.models.recbase import RecommenderBase, fit_recommender
 from trainlab.models.registry import ModelSpec
 from trainlab.search.budget import Budget
 from trainlab.search.space import distributions, searchable_defaults
@@ -64,13 +64,15 @@ class RankingTask:
     k: int
     seed: int
     n_jobs: int
+    item_features: sparse.csr_matrix | None = None
 
 
 def fit_and_score(spec: ModelSpec, params: dict[str, Any], task: RankingTask) -> tuple[RecommenderBase, RankingResult,
                                                                                        float, float]:
     """Fit a family with ``params`` and rank every user with a relevant item; returns the times too."""
     started = time.perf_counter()
-    model = spec.build("recommend", params, task.seed, task.n_jobs).fit(task.fit_matrix)
+    model = fit_recommender(spec.build("recommend", params, task.seed, task.n_jobs), task.fit_matrix,
+                            task.item_features)
     fitted = time.perf_counter()
     result = evaluate_ranking(lambda users: scores_with_cold_start(model, users, task), task.seen, task.relevant,
                               task.k, task.popularity)
