@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec, with_text
+from trainlab.models.registry import ModelSpec, text_chars, with_text
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
@@ -80,8 +80,10 @@ class Scheduler:
     def run(self, families: list[ModelSpec]) -> SearchResult:
         """Defaults, tuning and ensemble, stopping when the budget is spent; returns everything recorded."""
         chosen = []
-        if self.data.schema.by_role("text"):  # text settings join the spaces, and text's cost the costs
-            families = sorted((with_text(s) for s in families), key=lambda s: s.cost)
+        texts = self.data.schema.by_role("text")
+        if texts:  # text settings join the spaces, and text's cost (growing with its size) the costs
+            chars = text_chars(self.data.features, texts)
+            families = sorted((with_text(s, chars) for s in families), key=lambda s: s.cost)
         for spec in families:
             if spec.cost > self.plan.max_cost:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
