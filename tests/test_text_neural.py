@@ -79,7 +79,7 @@ def test_text_is_mixed_with_the_other_columns() -> None:
 
 def test_text_costs_more_as_it_grows() -> None:
     assert text_cost("sparse", 10_000) == 0
-    assert text_cost("tree", 10_000) == 1
+    assert text_cost("tree", 10_000) == 2
     assert text_cost("sparse", 5 * TEXT_CHARS_UNIT) == 1
     assert text_cost("neural", 50 * TEXT_CHARS_UNIT) == 1 + 2
     spec = with_text(get_spec("neural_net"), 10_000)
@@ -87,3 +87,18 @@ def test_text_costs_more_as_it_grows() -> None:
     assert spec.cost == get_spec("neural_net").cost + 1
     linear = with_text(get_spec("linear"), 100 * TEXT_CHARS_UNIT)
     assert "text_words" in linear.space and linear.cost == get_spec("linear").cost + 2
+
+
+@pytest.mark.slow
+def test_a_run_of_the_network_on_text_predicts_and_explains_from_its_bundle(tmp_path: Path) -> None:
+    import trainlab
+
+    run = trainlab.train(reviews(300), target="verdict", models=("neural_net",), max_trials=1, time_limit=None,
+                         out_dir=tmp_path, seed=0, report=False)
+    files = {p.name for p in run.bundle_path.rglob("*") if p.is_file()}
+    assert "network.safetensors" in files and not any(n.endswith((".pkl", ".pickle")) for n in files)
+    predictor = trainlab.Predictor.load(run.bundle_path)
+    rows = pd.DataFrame({"review": ["a superb and delightful story", "tedious, clumsy and lifeless"], "length": [0.0, 0.0]})
+    assert list(predictor.predict(rows)) == ["fresh", "rotten"]
+    words = predictor.explain(rows, top=3)[0]["words"]["review"]
+    assert words["method"].startswith("occlusion") and words["words"][0]["word"] in GOOD
