@@ -65,13 +65,15 @@ class Scheduler:
     """Walks the phases of the search and keeps the budget's refit reserve up to date."""
 
     def __init__(self, data: TrainingData, budget: Budget, plan: Plan, executor: Executor,
-                 listener: Listener | None = None, journal: TrialJournal | None = None) -> None:
+                 listener: Listener | None = None, journal: TrialJournal | None = None,
+                 named: tuple[str, ...] | None = None) -> None:
         self.data = data
         self.budget = budget
         self.plan = plan
         self.executor = executor
         self.notify = listener or (lambda kind, info: None)
         self.journal = journal
+        self.named = set(named or ())  # families the user asked for by name: never left out by the preset
         self.result = SearchResult(class_balance=class_balance(data.y, data.schema.task, data.schema.classes))
         if journal is not None:  # a resumed run starts from every trial that finished before
             self.result.trials = [t for t in journal.load() if t.candidate.family != "ensemble"]
@@ -85,7 +87,7 @@ class Scheduler:
             chars = text_chars(self.data.features, texts)
             families = sorted((with_text(s, chars) for s in families), key=lambda s: s.cost)
         for spec in families:
-            if spec.cost > self.plan.max_cost:
+            if spec.cost > self.plan.max_cost and spec.key not in self.named:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
             else:
                 chosen.append(spec.for_task(self.data.schema.task))
