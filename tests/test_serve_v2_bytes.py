@@ -66,6 +66,21 @@ def test_picture_column_as_bytes_json_and_binary(tmp_path: Path) -> None:
         assert bad.status_code == 422 and "no picture" in bad.json()["error"]
 
 
+@pytest.mark.skipif(importlib.util.find_spec("soundfile") is None, reason="needs soundfile (the [media] extra)")
+def test_sound_column_as_bytes_binary(tmp_path: Path) -> None:
+    import trainlab
+    from test_media import make_clips
+
+    clips = make_clips(tmp_path / "clips", per_class=6)
+    run = trainlab.train(clips, target="label", out_dir=tmp_path / "runs", models=("linear",), max_trials=1,
+                         time_limit=None, report=False, name="served")
+    files = [clips / pitch / name for pitch in ("low", "high") for name in ("0.wav", "1.flac")]
+    with running(create_app(ServeSettings(bundle=run.bundle_path, runs_dir=tmp_path / "ui"))) as base:
+        column = httpx.get(f"{base}/v2/models/served").json()["inputs"][0]["name"]
+        by_path = httpx.post(f"{base}/predict", json=[{column: str(f)} for f in files]).json()["predictions"]
+        assert predict(base, column, [f.read_bytes() for f in files], "BYTES", binary=True) == by_path
+
+
 def test_file_formats_are_told_by_their_first_bytes() -> None:
     assert file_suffix(b"\x89PNG\r\n") == ".png"
     assert file_suffix(b"RIFF\0\0\0\0WAVEfmt ") == ".wav"
