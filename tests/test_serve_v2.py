@@ -96,11 +96,27 @@ def test_v2_bad_requests_are_4xx_in_protocol_form(url: str, body: dict, status: 
     assert re.search(match, answer.json()["error"])
 
 
-def test_v2_binary_tensors_are_refused_with_the_fix(url: str) -> None:
-    answer = httpx.post(f"{url}/v2/models/served/infer", content=b'{"inputs": []}',
-                        headers={"Inference-Header-Content-Length": "14"})
+def test_triton_client_binary_tensors_get_the_same_predictions(url: str, rows: pd.DataFrame) -> None:
+    expected = httpx.post(f"{url}/predict", json=json.loads(rows.to_json(orient="records"))).json()
+    client = triton.InferenceServerClient(url=url.removeprefix("http://"))
+    inputs = []
+    for name in rows.columns:
+        numeric = rows[name].dtype.kind == "f"
+        tensor = triton.InferInput(name, [len(rows)], "FP64" if numeric else "BYTES")
+        tensor.set_data_from_numpy(rows[name].to_numpy(dtype=np.float64 if numeric else object), binary_data=True)
+        inputs.append(tensor)
+    result = client.infer("served", inputs, outputs=[triton.InferRequestedOutput("predict", binary_data=False)])
+    labels = [v.decode() if isinstance(v, bytes) else v for v in result.as_numpy("predict")]
+    assert labels == expected["predictions"]
+
+
+def test_v2_binary_sizes_that_do_not_add_up_are_400(url: str) -> None:
+    header = json.dumps({"inputs": [{"name": "age", "shape": [1], "datatype": "FP64",
+                                     "parameters": {"binary_data_size": 16}}]}).encode()
+    answer = httpx.post(f"{url}/v2/models/served/infer", content=header + b"\0" * 8,
+                        headers={"Inference-Header-Content-Length": str(len(header))})
     assert answer.status_code == 400
-    assert "binary_data=False" in answer.json()["error"]
+    assert "binary_data_size 16" in answer.json()["error"]
 
 
 def test_v2_server_and_model_readiness(url: str) -> None:

@@ -187,7 +187,8 @@ def _search(executor: Executor, training: TrainingData, families: list[Any], con
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
     threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
     try:
-        scheduler = Scheduler(training, budget, PLANS[config.preset], executor, listener, TrialJournal(folder / "search"))
+        scheduler = Scheduler(training, budget, PLANS[config.preset], executor, listener, TrialJournal(folder / "search"),
+                              named=config.models)
         search = scheduler.run(families)
     finally:
         executor.close()

@@ -19,7 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from trainlab.data.media.features import classic_columns, media_features, neural_columns
 from trainlab.data.schema import Schema
-from trainlab.data.text import TEXT_DEFAULTS, TextVectorizer, clean_texts
+from trainlab.data.text import TEXT_DEFAULTS, RawText, TextVectorizer, clean_texts
 
 RECIPES = ("sparse", "scaled", "tree", "booster", "catboost", "neural")
 """'sparse' is 'scaled' for linear models: the same columns, with text as sparse TF-IDF rather than SVD components."""
@@ -80,7 +80,8 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster', 'catboost' or 'neural' (that
     of catboost, with the decoded pictures and spectrograms passed through for the network's encoders).
 
-    Text columns become TF-IDF terms (sparse, for the 'sparse' recipe) or their SVD components (the others);
+    Text columns become TF-IDF terms (sparse, for the 'sparse' recipe), stay text for the network's own encoder
+    ('neural', see ``RawText``) or become TF-IDF's SVD components (the others);
     ``text`` holds the ``text_*`` settings (``TEXT_DEFAULTS`` for those it lacks). With ``screen``, only the
     ``screen`` prepared columns most associated with the target (ANOVA F-test, on the rows it is fitted on) come
     out: the feature screen of tables with far more columns than rows.
@@ -108,9 +109,10 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     settings = {**TEXT_DEFAULTS, **(text or {})}
     sparse = recipe == "sparse" and bool(texts)
     blocks = [("num", num, numeric), ("cat", cat, categorical)]
-    blocks += [(f"text:{name}", TextVectorizer(column=name, words=settings["text_words"], chars=settings["text_chars"],
-                                               vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"],
-                                               seed=seed), [name]) for name in texts]
+    blocks += [(f"text:{name}", RawText(column=name) if recipe == "neural" else
+                TextVectorizer(column=name, words=settings["text_words"], chars=settings["text_chars"],
+                               vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"], seed=seed),
+                [name]) for name in texts]
     if recipe == "neural" and raw:
         blocks.append(("media", "passthrough", raw))
     transformer = ColumnTransformer(blocks, verbose_feature_names_out=False, remainder="drop",

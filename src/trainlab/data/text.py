@@ -25,6 +25,8 @@ TEXT_DEFAULTS: dict[str, Any] = {"text_words": "1-2", "text_chars": "2-5", "text
 REDUCED_VOCAB = 20_000
 """Default terms per block where TruncatedSVD reduces them: on 8,000 review snippets, 64 components of 20,000
 terms take 1.3 s, of 100,000 terms 8 s (128 components)."""
+TEXT_MARK = "#text"
+"""Suffix of a text column passed to the neural network as it is (``RawText``): the network tokenizes it itself."""
 NGRAMS = ("off", "1-1", "1-2", "1-3", "1-4", "2-4", "2-5", "3-5", "3-6")
 
 
@@ -122,6 +124,29 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         for kind, spec in self._ranges():
             found.append(_fit_block(docs, kind, spec, int(self.vocab)))
         (self.word_terms_, self.word_idf_), (self.char_terms_, self.char_idf_) = found
+
+
+class RawText(TransformerMixin, BaseEstimator):
+    """One text column as it is (cleaned, missing: empty), renamed ``<column>#text``: the input of the neural
+    network's text encoder, which keeps its own vocabulary (``models/neural/textbag.py``)."""
+
+    def __init__(self, *, column: str = "text") -> None:
+        self.column = column
+
+    def fit(self, texts: Any, y: Any = None) -> RawText:
+        self.n_features_in_ = 1
+        return self
+
+    def transform(self, texts: Any) -> pd.DataFrame:
+        index = texts.index if isinstance(texts, pd.Series | pd.DataFrame) else None
+        return pd.DataFrame({f"{self.column}{TEXT_MARK}": _docs(texts)}, index=index, dtype=object)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"{self.column}{TEXT_MARK}"], dtype=object)
+
+    def set_output(self, *, transform: str | None = None) -> RawText:
+        """Output is a DataFrame already; accepted so that a ColumnTransformer can configure it."""
+        return self
 
 
 def _size(term: str, kind: str) -> int:

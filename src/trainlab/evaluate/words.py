@@ -72,7 +72,7 @@ def _text_block(member: Any, column: str) -> tuple[TextVectorizer, slice] | None
     if preprocessor is None or name not in getattr(preprocessor, "named_transformers_", {}):
         return None
     vectorizer = preprocessor.named_transformers_[name]
-    if vectorizer.svd or not hasattr(member.estimator, "coef_"):
+    if not isinstance(vectorizer, TextVectorizer) or vectorizer.svd or not hasattr(member.estimator, "coef_"):
         return None
     return vectorizer, preprocessor.output_indices_[name]
 

@@ -49,6 +49,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "trainlab.models.trees.CategoricalHGBClassifier",
     "trainlab.models.nbsvm.NBLogistic",
     "trainlab.data.text.TextVectorizer",
+    "trainlab.data.text.RawText",
     # histogram boosting's own encoder of categorical columns (a partial of check_array, nothing else)
     "functools.partial",
     "sklearn.utils.validation.check_array",

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec, with_text
+from trainlab.models.registry import ModelSpec, text_chars, with_text
 from trainlab.search import portfolio
 from trainlab.search.budget import Budget
 from trainlab.search.cost import predict_seconds
@@ -69,13 +69,15 @@ class Scheduler:
     """Walks the phases of the search and keeps the budget's refit reserve up to date."""
 
     def __init__(self, data: TrainingData, budget: Budget, plan: Plan, executor: Executor,
-                 listener: Listener | None = None, journal: TrialJournal | None = None) -> None:
+                 listener: Listener | None = None, journal: TrialJournal | None = None,
+                 named: tuple[str, ...] | None = None) -> None:
         self.data = data
         self.budget = budget
         self.plan = plan
         self.executor = executor
         self.notify = listener or (lambda kind, info: None)
         self.journal = journal
+        self.named = set(named or ())  # families the user asked for by name: never left out by the preset
         self.result = SearchResult(class_balance=class_balance(data.y, data.schema.task, data.schema.classes))
         if journal is not None:  # a resumed run starts from every trial that finished before
             self.result.trials = [t for t in journal.load() if t.candidate.family != "ensemble"]
@@ -84,10 +86,12 @@ class Scheduler:
     def run(self, families: list[ModelSpec]) -> SearchResult:
         """Defaults, tuning and ensemble, stopping when the budget is spent; returns everything recorded."""
         chosen = []
-        if self.data.schema.by_role("text"):  # text settings join the spaces, and text's cost the costs
-            families = sorted((with_text(s) for s in families), key=lambda s: s.cost)
+        texts = self.data.schema.by_role("text")
+        if texts:  # text settings join the spaces, and text's cost (growing with its size) the costs
+            chars = text_chars(self.data.features, texts)
+            families = sorted((with_text(s, chars) for s in families), key=lambda s: s.cost)
         for spec in families:
-            if spec.cost > self.plan.max_cost:
+            if spec.cost > self.plan.max_cost and spec.key not in self.named:
                 self.result.skipped[spec.key] = "left out by the preset (use --preset best)"
             else:
                 chosen.append(spec.for_task(self.data.schema.task))

@@ -19,7 +19,7 @@ from trainlab.data.archive import table_suffix
 from trainlab.data.load import load_table
 from trainlab.data.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of_path
 from trainlab.errors import DataError
-from trainlab.serve import v2
+from trainlab.serve import v2, v2_bytes
 from trainlab.serve.model import RequestProblem, ServedModel, rows_from_json
 
 ERROR = {"type": "object", "properties": {"detail": {"type": "string"}, "field": {"type": ["string", "null"]}},
@@ -156,15 +156,18 @@ def build_router(model: ServedModel | None, max_rows: int) -> APIRouter:
                  summary="Inference (Open Inference Protocol): one input tensor per column")
     async def v2_infer(model_name: str, request: Request) -> Response:
         current = served(model_name)
-        if request.headers.get("inference-header-content-length"):
-            raise RequestProblem(400, "body", "Binary tensor data is not supported: send JSON tensors "
-                                              "(tritonclient: binary_data=False on inputs and outputs).")
+        header = request.headers.get("inference-header-content-length")
         raw = await request.body()
 
         def answer() -> Response:
-            body = parse_json(raw)
+            head, tail = v2_bytes.split_body(raw, header) if header else (raw, b"")
+            body = parse_json(head)
+            if header and isinstance(body, dict):
+                v2_bytes.attach_binary(body.get("inputs"), tail)
             frame, wanted = v2.request_frame(body, max_rows)
-            return _json(v2.infer(current, frame, wanted, body.get("id")))
+            schema = current.predictor.schema
+            with v2_bytes.media_files(v2_bytes.text_values(frame, schema), schema) as rows:
+                return _json(v2.infer(current, rows, wanted, body.get("id")))
 
         return await run_in_threadpool(answer)
 

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from trainlab.data.load import load_table
 from trainlab.data.schema import infer_schema, infer_task
+from trainlab.data.tokens import TOKEN_PATTERN
 from trainlab.errors import DataError, TrainlabError
 from trainlab.evaluate.metrics import metrics_for, resolve_metric
 from trainlab.models.registry import REGISTRY
@@ -225,8 +226,10 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
             return page(request, "prediction.html", error=str(exc))
         probabilities = sorted((result.get("probabilities") or [{}])[0].items(), key=lambda kv: -(kv[1] or 0))
         why = (result.get("explanations") or [{}])[0]
+        marked = {column: highlighted(str(row.get(column) or ""), found["words"])
+                  for column, found in (why.get("words") or {}).items()}
         return page(request, "prediction.html", prediction=result["predictions"][0], probabilities=probabilities,
-                    why=why, warnings=result.get("warnings", []), error=None)
+                    why=why, marked=marked, warnings=result.get("warnings", []), error=None)
 
     @router.get("/ui/runs/{name}/report")
     async def report(name: str) -> Response:
@@ -268,6 +271,27 @@ def _predict_row(served: ServedModel, row: dict[str, Any]) -> dict[str, Any]:
         return served.predict(frame, explain=5)
     except RequestProblem:
         return served.predict(frame)
+
+
+def highlighted(text: str, words: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``text`` cut into pieces for the page: each word the explanation weighs (matched as the models tokenize,
+    ``data.tokens.TOKEN_PATTERN``, ignoring case) with its signed weight and a colour strength (its share of the
+    largest weight), and the text between as it is."""
+    weights = {str(w["word"]): float(w["weight"]) for w in words if w.get("weight") is not None}
+    largest = max((abs(v) for v in weights.values()), default=0.0) or 1.0
+    pieces: list[dict[str, Any]] = []
+    at = 0
+    for match in re.finditer(TOKEN_PATTERN, text):
+        weight = weights.get(match.group().lower())
+        if weight is None or weight == 0:
+            continue
+        if match.start() > at:
+            pieces.append({"text": text[at:match.start()]})
+        pieces.append({"text": match.group(), "weight": weight, "strength": round(0.15 + 0.85 * abs(weight) / largest, 2)})
+        at = match.end()
+    if at < len(text):
+        pieces.append({"text": text[at:]})
+    return pieces
 
 
 async def _events(request: Request, jobs: JobManager, job_id: str) -> AsyncIterator[str]:

@@ -1,4 +1,5 @@
-"""The Open Inference Protocol (KServe v2) in JSON: one input tensor per column, labels and probabilities out."""
+"""The Open Inference Protocol (KServe v2): one input tensor per column, labels and probabilities out (JSON); inputs
+also with the binary data extension, and pictures or sound as BYTES (``v2_bytes``)."""
 
 from __future__ import annotations
 
@@ -79,13 +80,13 @@ def _tensor_values(tensor: Any, i: int) -> tuple[str, list[Any]]:
             or not 1 <= len(shape) <= 2 or (len(shape) == 2 and shape[1] != 1):
         raise RequestProblem(400, name, f"Input '{name}' must have shape [rows] or [rows, 1], got {shape!r}.")
     if data is None and isinstance(tensor.get("parameters"), dict) and "binary_data_size" in tensor["parameters"]:
-        raise RequestProblem(400, name, f"Input '{name}' is sent as binary data, which this server does not read: "
-                                        "send JSON data (tritonclient: set_data_from_numpy(..., binary_data=False)).")
+        raise RequestProblem(400, name, f"Input '{name}' says it is binary data, but the request has no "
+                                        "Inference-Header-Content-Length header.")
     values = _flatten(data, name)
     if len(values) != math.prod(shape):
         raise RequestProblem(400, name, f"Input '{name}' has shape {shape} but {len(values)} values.")
     for value in values:
-        if value is not None and not isinstance(value, str | int | float | bool):
+        if value is not None and not isinstance(value, str | bytes | int | float | bool):
             raise RequestProblem(400, name, f"Input '{name}' holds a {type(value).__name__}; values must be "
                                             "numbers, text, true/false or null.")
     return name, values

@@ -1,6 +1,6 @@
 """Encoders for pictures and spectrograms: a small residual CNN, trained from scratch, with the augmentation
 that suits each kind (random shifts and optional flips; SpecAugment-style masks), and the network that joins
-them with the tabular MLP before one head.
+them (and texts' bags of embeddings, ``TextBag``) with the tabular MLP before one head.
 
 Every decoded file arrives flattened inside the numeric input tensor, after the tabular numbers; ``MediaInput``
 says where, its shape and its normalization, so the network is rebuilt from plain data alone.
@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from trainlab.models.neural.textbag import TextInput
 
 
 @dataclass
@@ -113,23 +115,56 @@ def spec_augment(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+MIX_WIDTH = 128
+"""Units of the hidden layer that mixes a text's vector with the other parts (networks with text only)."""
+
+
+class TextBag(nn.Module):
+    """A text's weighted mean of token vectors (``textbag.TextInput`` gives ids and weights), then layer
+    normalization: the fastText encoder, trained from scratch with the rest of the network."""
+
+    def __init__(self, text: TextInput) -> None:
+        super().__init__()
+        self.text = text
+        self.bag = nn.EmbeddingBag(text.n_embeddings, text.dim, mode="sum", padding_idx=0)
+        nn.init.normal_(self.bag.weight, std=0.1)
+        self.norm = nn.LayerNorm(text.dim)
+        self.width = text.dim
+
+    def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
+        t = self.text
+        ids = cat[:, t.cat_start:t.cat_start + t.length]
+        weights = num[:, t.num_start:t.num_start + t.length].float()
+        return self.norm(self.bag(ids, per_sample_weights=weights))
+
+
 class HybridNet(nn.Module):
-    """One CNN per picture or spectrogram input and, when there are other columns, the tabular MLP's body;
-    their vectors are concatenated before a dropout and one linear head."""
+    """One CNN per picture or spectrogram input, one bag of embeddings per text and, when there are other columns,
+    the tabular MLP's body; their vectors are concatenated before a dropout and one linear head."""
 
     def __init__(self, tabular: Any, tabular_width: int, n_tabular: int, media: list[MediaInput],
-                 n_outputs: int, dropout: float) -> None:
+                 n_outputs: int, dropout: float, texts: list[TextInput] | None = None, n_categories: int = 0) -> None:
         super().__init__()
         self.tabular = tabular
         self.n_tabular = n_tabular
+        self.n_categories = n_categories
         self.cnns = [ResidualCNN(m) for m in media]
         self.encoders = nn.ModuleList(self.cnns)
-        width = sum(e.width for e in self.cnns) + (tabular_width if tabular is not None else 0)
+        self.bags = [TextBag(t) for t in texts or []]
+        self.text_encoders = nn.ModuleList(self.bags)
+        width = (sum(e.width for e in self.cnns) + sum(b.width for b in self.bags)
+                 + (tabular_width if tabular is not None else 0))
         self.dropout = nn.Dropout(dropout)
+        # with text, one hidden layer mixes the parts, so a word's effect can depend on the other columns
+        self.mix: nn.Module = nn.Identity()
+        if self.bags:
+            self.mix = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, MIX_WIDTH), nn.ReLU())
+            width = MIX_WIDTH
         self.head = nn.Linear(width, n_outputs)
 
     def forward(self, num: torch.Tensor, cat: torch.Tensor) -> torch.Tensor:
         parts = [e(num[:, e.media.start:e.media.start + e.media.size]) for e in self.cnns]
+        parts += [b(num, cat) for b in self.bags]
         if self.tabular is not None:
-            parts.append(self.tabular.encode(num[:, :self.n_tabular], cat))
-        return self.head(self.dropout(torch.cat(parts, dim=1)))
+            parts.append(self.tabular.encode(num[:, :self.n_tabular], cat[:, :self.n_categories]))
+        return self.head(self.dropout(self.mix(torch.cat(parts, dim=1))))

@@ -20,8 +20,10 @@ from torch import nn
 
 from trainlab.data.media import block_columns, media_blocks
 from trainlab.errors import ConfigError, raise_all
+from trainlab.models.neural.encoders import MediaInput
 from trainlab.models.neural.loop import OPTIMIZERS, SCHEDULES, LoopConfig, Tensors, fit_network, predict_outputs
 from trainlab.models.neural.network import Architecture, Encoding, build_network
+from trainlab.models.neural.textbag import TextInput, text_columns
 from trainlab.models.registry import FIT_DEADLINE
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -43,7 +45,8 @@ class NeuralNetModel:
                  norm: str = "batch", lr: float = 1e-3, weight_decay: float = 1e-2, epochs: int = 60,
                  batch_size: int = 256, optimizer: str = "adamw", schedule: str = "cosine", patience: int = 8,
                  clip_norm: float = 1.0, validation_fraction: float = 0.1, device: str = "auto",
-                 channels: int = 32, flip: bool = False, seed: int = 0, n_jobs: int = 1) -> None:
+                 channels: int = 32, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
+                 embed_tokens: int = 256, seed: int = 0, n_jobs: int = 1) -> None:
         self.task = task
         self.width = width
         self.depth = depth
@@ -61,6 +64,9 @@ class NeuralNetModel:
         self.device = device
         self.channels = channels
         self.flip = flip
+        self.embed_dim = embed_dim
+        self.embed_buckets = embed_buckets
+        self.embed_tokens = embed_tokens
         self.seed = seed
         self.n_jobs = n_jobs
 
@@ -75,7 +81,7 @@ class NeuralNetModel:
         device = resolve_device(self.device)
         y = np.asarray(y)
         weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        raw = block_columns(list(X.columns))
+        raw = set(block_columns(list(X.columns))) | set(text_columns(list(X.columns)))
         self.encoding_ = Encoding.fit(X[[c for c in X.columns if c not in raw]])
         targets = self._fit_target(y)
         fit_rows, valid_rows = self._validation_split(targets)
@@ -83,6 +89,7 @@ class NeuralNetModel:
                                   n_outputs=len(self.classes_) if self._classifier else 1, width=self.width,
                                   depth=self.depth, dropout=self.dropout, norm=self.norm,
                                   media=self._media_inputs(X.iloc[fit_rows]))
+        self.arch_.texts = self._text_inputs(X.iloc[fit_rows])
         batch_size = self.batch_size if self.arch_.media else self._batch_size(len(fit_rows))
         cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,
@@ -119,12 +126,35 @@ class NeuralNetModel:
             start += len(block.names)
         return inputs
 
+    def _text_inputs(self, X: pd.DataFrame) -> list[dict[str, Any]]:
+        """Each text column's vocabulary and tokenization, fitted on these rows; its token ids go after the
+        category indices, its token weights after the media blocks."""
+        inputs = []
+        cat_start = len(self.encoding_.categorical)
+        num_start = self.encoding_.n_numeric_inputs + sum(MediaInput.from_dict(m).size for m in self.arch_.media)
+        for column in text_columns(list(X.columns)):
+            text = TextInput.fit(column, X[column].astype(str).tolist(), buckets=int(self.embed_buckets),
+                                 max_length=int(self.embed_tokens), dim=int(self.embed_dim), cat_start=cat_start,
+                                 num_start=num_start)
+            inputs.append(text.to_dict())
+            cat_start += text.length
+            num_start += text.length
+        return inputs
+
     def _numeric(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """The tabular numbers followed by every media block's raw values, and the category indices."""
+        """The tabular numbers followed by every media block's raw values and every text's token weights; the
+        category indices followed by every text's token ids (the tokenization of fit and predict alike)."""
         num, cat = self.encoding_.transform(X)
         blocks = [X[[f"{m['column']}#{m['kind']}{'x'.join(map(str, m['shape']))}#{i}"
                      for i in range(int(np.prod(m["shape"])))]].to_numpy(dtype=np.float32) for m in self.arch_.media]
-        return (np.concatenate([num, *blocks], axis=1) if blocks else num), cat
+        ids = []
+        for t in self.arch_.texts:
+            text = TextInput.from_dict(t)
+            token_ids, weights = text.encode(X[text.column].astype(str).tolist())
+            ids.append(token_ids)
+            blocks.append(weights)
+        return ((np.concatenate([num, *blocks], axis=1) if blocks else num),
+                (np.concatenate([cat, *ids], axis=1) if ids else cat))
 
     def _check_params(self) -> None:
         problems = []
@@ -132,7 +162,7 @@ class NeuralNetModel:
                                      ("device", self.device, DEVICES), ("norm", self.norm, NORMS)):
             if value not in allowed:
                 problems.append(f"neural_net option {name} must be one of {', '.join(allowed)}, got {value!r}.")
-        for name in ("width", "depth", "epochs", "batch_size", "n_jobs"):
+        for name in ("width", "depth", "epochs", "batch_size", "n_jobs", "embed_dim", "embed_buckets", "embed_tokens"):
             value = getattr(self, name)
             least = 0 if name == "depth" else 1
             if not isinstance(value, int | np.integer) or value < least:

@@ -87,7 +87,8 @@ SPEC = register(ModelSpec(
     key="neural_net", names={"default": "Neural network (MLP)"}, tasks=("binary", "multiclass", "regression"),
     recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn",
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
-              "batch_size": 256, "device": "auto", "class_weight": None, "channels": 32, "flip": False},
+              "batch_size": 256, "device": "auto", "class_weight": None, "channels": 32, "flip": False,
+              "embed_dim": 64, "embed_buckets": 32_768, "embed_tokens": 256},
     space={
         "lr": Param("float", 3e-4, 1e-2, log=True),
         "epochs": Param("int", 20, 200, log=True),
@@ -98,5 +99,7 @@ SPEC = register(ModelSpec(
         "weight_decay": Param("float", 1e-5, 1e-1, log=True),
         "class_weight": CLASS_WEIGHT,
     },
+    text_space={"embed_dim": Param("choice", choices=(32, 64, 128)),
+                "embed_buckets": Param("choice", choices=(8_192, 32_768, 131_072))},
     cost=3, onnx="torch",
 ))

@@ -122,6 +122,9 @@ class Architecture:
     norm: str = "batch"
     media: list[dict[str, Any]] = field(default_factory=list)
     """Picture and spectrogram inputs (``encoders.MediaInput`` as data), after the numbers in the numeric tensor."""
+    texts: list[dict[str, Any]] = field(default_factory=list)
+    """Text inputs (``textbag.TextInput`` as data, the vocabulary included): token ids after the category indices,
+    token weights after the media blocks."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,11 +159,12 @@ class TabularMLP(nn.Module):
 
 
 def build_network(arch: Architecture) -> nn.Module:
-    """The tabular MLP, or with picture or sound inputs their CNN encoders joined with the MLP's body."""
-    if not arch.media:
+    """The tabular MLP, or with picture, sound or text inputs their encoders joined with the MLP's body."""
+    if not arch.media and not arch.texts:
         return TabularMLP(arch)
-    from trainlab.models.neural.encoders import HybridNet, MediaInput
+    from trainlab.models.neural.encoders import HybridNet, MediaInput, TextInput
 
     tabular = TabularMLP(arch) if arch.n_numeric or arch.cardinalities else None
     return HybridNet(tabular, tabular.out_width if tabular is not None else 0, arch.n_numeric,
-                     [MediaInput.from_dict(m) for m in arch.media], arch.n_outputs, arch.dropout)
+                     [MediaInput.from_dict(m) for m in arch.media], arch.n_outputs, arch.dropout,
+                     [TextInput.from_dict(t) for t in arch.texts], len(arch.cardinalities))
