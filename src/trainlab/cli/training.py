@@ -186,15 +186,25 @@ def predict(
         help="Binary models: predict the positive class from this probability on (default: the bundle's).")] = None,
     member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
 ) -> None:
-    """Predict DATA with a saved model: the prediction, and class probabilities for classifiers."""
+    """Predict DATA with a saved model: the prediction, and class probabilities for classifiers.
+
+    DATA may also be a folder of pictures or clips (with or without class subfolders) or a zip of one: one row per
+    file, its path first (inside the zip for a zip, which is unpacked into a temporary folder and removed)."""
+    import tempfile
+
     from trainlab.data.load import load_table
+    from trainlab.data.media.unzip import member_names
     from trainlab.predict import Predictor
 
     predictor = Predictor.load(bundle)
     if threshold is not None:
         predictor.threshold = threshold
-    rows = load_table(data, member)
-    table = predictor.predictions_table(rows)
+    with tempfile.TemporaryDirectory(prefix="trainlab-predict-") as unpacked:
+        rows = load_table(data, member, unpack_into=Path(unpacked))
+        table = predictor.predictions_table(rows)
+        if "unpacked" in rows.attrs:
+            for column in table.columns[:list(table.columns).index("prediction")]:
+                table[column] = member_names(table[column].astype(str).tolist(), Path(unpacked))
     if output is None:
         out.print(table.to_csv(index=False), end="", highlight=False)
         return

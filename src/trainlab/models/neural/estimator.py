@@ -29,6 +29,7 @@ NORMS = ("batch", "layer")
 MIN_ROWS_FOR_VALIDATION = 20
 MAX_STEPS_PER_EPOCH = 128
 MIN_WORK_FOR_THREADS = 512 * 512  # batch size x width from which more threads pay off
+MEDIA_LABEL_SMOOTHING = 0.1
 
 
 class NeuralNetModel:
@@ -70,7 +71,10 @@ class NeuralNetModel:
 
     # --- fitting -------------------------------------------------------------------------------------
 
-    def fit(self, X: pd.DataFrame, y: Any, sample_weight: Any = None) -> NeuralNetModel:
+    def fit(self, X: pd.DataFrame, y: Any, sample_weight: Any = None,
+            valid: tuple[pd.DataFrame, Any] | None = None) -> NeuralNetModel:
+        """Fit on ``X``; early stopping watches ``valid`` rows when given (pictures and sound: the trial's own
+        holdout, so that no training row is set aside twice), else a ``validation_fraction`` of ``X``."""
         self._check_params()
         device = resolve_device(self.device)
         y = np.asarray(y)
@@ -79,6 +83,8 @@ class NeuralNetModel:
         self.encoding_ = Encoding.fit(X[[c for c in X.columns if c not in raw]])
         targets = self._fit_target(y)
         fit_rows, valid_rows = self._validation_split(targets)
+        if valid is not None:
+            X, targets, weights, fit_rows, valid_rows = self._with_valid(X, targets, weights, valid)
         self.arch_ = Architecture(self.encoding_.n_numeric_inputs, [c.cardinality for c in self.encoding_.categorical],
                                   n_outputs=len(self.classes_) if self._classifier else 1, width=self.width,
                                   depth=self.depth, dropout=self.dropout, norm=self.norm,
@@ -96,15 +102,31 @@ class NeuralNetModel:
                 torch.manual_seed(self.seed)
                 net = build_network(self.arch_).to(device)
                 generator = torch.Generator().manual_seed(self.seed)
-                valid = tensors.rows(torch.as_tensor(valid_rows, device=device)) if len(valid_rows) else None
+                watched = tensors.rows(torch.as_tensor(valid_rows, device=device)) if len(valid_rows) else None
                 history, self.best_epoch_ = fit_network(net, tensors.rows(torch.as_tensor(fit_rows, device=device)),
-                                                        valid, self._loss, self._metric, cfg, generator)
+                                                        watched, self._loss, self._metric, cfg, generator)
         finally:
             torch.set_num_threads(threads)
         self.net_ = net.to("cpu").eval()
         self.device_ = str(device)
         self.history_ = [asdict(h) for h in history]
         return self
+
+    def _with_valid(self, X: pd.DataFrame, targets: np.ndarray, weights: np.ndarray,
+                    valid: tuple[pd.DataFrame, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The training rows followed by the given validation rows (those of classes seen in training)."""
+        valid_x, valid_y = valid[0], np.asarray(valid[1])
+        valid_targets: np.ndarray
+        if self._classifier:
+            index = {c: i for i, c in enumerate(self.classes_.tolist())}
+            keep = np.array([v in index for v in valid_y.tolist()], dtype=bool)
+            valid_x, valid_targets = valid_x[keep], np.array([index[v] for v in valid_y[keep].tolist()], dtype=np.int64)
+        else:
+            valid_targets = (valid_y.astype(float) - self.target_mean_) / self.target_scale_
+        n = len(targets)
+        return (pd.concat([X, valid_x.set_axis(X.columns, axis=1)], axis=0, ignore_index=True),
+                np.concatenate([targets, valid_targets]), np.concatenate([weights, np.ones(len(valid_targets))]),
+                np.arange(n), np.arange(n, n + len(valid_targets)))
 
     def _media_inputs(self, X: pd.DataFrame) -> list[dict[str, Any]]:
         """Each picture or spectrogram block's place after the tabular numbers, with its per-channel mean and
@@ -115,7 +137,8 @@ class NeuralNetModel:
             mean = values.mean(axis=(0, 2)).astype(float).tolist()
             std = [max(float(s), 1e-6) for s in values.std(axis=(0, 2))]
             inputs.append({"column": block.column, "kind": block.kind, "shape": list(block.shape), "start": start,
-                           "mean": mean, "std": std, "channels": int(self.channels), "flip": bool(self.flip)})
+                           "mean": mean, "std": std, "channels": int(self.channels), "flip": bool(self.flip),
+                           "design": 2})
             start += len(block.names)
         return inputs
 
@@ -188,8 +211,9 @@ class NeuralNetModel:
         return Tensors(torch.as_tensor(num).to(device), torch.as_tensor(cat).to(device), y.to(device), w.to(device))
 
     def _loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self._classifier:
-            return nn.functional.cross_entropy(output, y, reduction="none")
+        if self._classifier:  # pictures and sound: label smoothing, a regularizer that suits the CNN
+            smoothing = MEDIA_LABEL_SMOOTHING if self.arch_.media else 0.0
+            return nn.functional.cross_entropy(output, y, reduction="none", label_smoothing=smoothing)
         return nn.functional.mse_loss(output[:, 0], y, reduction="none")
 
     def _metric(self, y: np.ndarray, output: np.ndarray, w: np.ndarray) -> float:
