@@ -67,8 +67,9 @@ def main() -> None:
     rows = load_table(test_dir)
     predicted = run.predictor.predict(rows)
     accuracy = float(np.mean(predicted == rows["label"].to_numpy()))
-    print(run.leaderboard[["model", "status", *[c for c in run.leaderboard.columns if c.startswith("val_")][:3],
-                           "fit_time_s"]].to_string(index=False))
+    shown = [c for c in ("val_accuracy", "val_log_loss") if c in run.leaderboard.columns]
+    print(run.leaderboard[["model", "status", *shown, "fit_time_s"]].to_string(index=False))
+    print("\n".join(f.message for f in run.findings if f.code in ("media_budget", "media_varies")))
     history = next(run.bundle_path.rglob("history.json"), None)
     pace = None
     if history is not None:

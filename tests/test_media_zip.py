@@ -99,3 +99,16 @@ def test_train_from_a_zip_and_predict_a_zip_folder_and_table(tmp_path: Path) -> 
         lines = out.read_text().splitlines()
         assert lines[0].split(",") == header
         assert [line.split(",")[0] for line in lines[1:]] == paths
+
+
+def test_the_command_line_trains_a_zip_without_target(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from trainlab.cli import app
+
+    archive = zip_folder(make_photos(tmp_path / "photos", per_class=6), tmp_path / "photos.zip", prefix="photos/")
+    result = CliRunner().invoke(app, ["train", str(archive), "--models", "linear", "--max-trials", "1",
+                                      "--out", str(tmp_path / "runs"), "--name", "zipped"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "zipped" / "model").is_dir()
+    assert list((tmp_path / "runs" / "unzipped").glob("photos-*/photos/circle/0.png"))

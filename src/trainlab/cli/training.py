@@ -13,14 +13,15 @@ from rich.table import Table
 
 from trainlab.cli.console import board_table, err, out, print_fairness, print_findings, scores_with_intervals, write_table
 from trainlab.cli.lifecycle import after_train, tracking_before
+from trainlab.data.media.unzip import holds_media
 
 
 def train(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
         help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines; also compressed "
-             "(.gz, .bz2, .xz, .zst) or in a .zip; or a folder with one subfolder of pictures, sound files or "
-             ".txt files per class (the label).")] = None,
+             "(.gz, .bz2, .xz, .zst) or in a .zip; or a folder (or a .zip of one) with one subfolder of pictures, "
+             "sound files or .txt files per class (the label).")] = None,
     member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     task: Annotated[str | None, typer.Option(
@@ -95,8 +96,8 @@ def train(
                    "jobs": jobs, "out_dir": out_dir, "name": name, **({"test_size": test_size} if test_size else {})}
         train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
         return
-    if target is None and data is not None and data.is_dir():
-        target = "label"  # a folder of class subfolders: the label is the subfolder
+    if target is None and data is not None and (data.is_dir() or (member is None and holds_media(data))):
+        target = "label"  # a folder of class subfolders (or a zip of one): the label is the subfolder
     if data is None or target is None:
         raise ConfigError("Give the data file and the column to predict: trainlab train DATA --target COLUMN "
                           "(or --resume RUN_DIR to continue a run).")

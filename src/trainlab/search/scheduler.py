@@ -250,7 +250,8 @@ class Scheduler:
     def _refit_estimate(self) -> float:
         """Seconds to refit the likely final model (the three best trials) on all training rows."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
-        return sum(self.refit_cost(t) for t in ok)
+        # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
+        return sum(self.refit_cost(t) for t in ok if not t.candidate.params.get("budget_share"))
 
 
 def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:

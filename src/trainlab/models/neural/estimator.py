@@ -29,7 +29,6 @@ NORMS = ("batch", "layer")
 MIN_ROWS_FOR_VALIDATION = 20
 MAX_STEPS_PER_EPOCH = 128
 MIN_WORK_FOR_THREADS = 512 * 512  # batch size x width from which more threads pay off
-MEDIA_LABEL_SMOOTHING = 0.1
 
 
 class NeuralNetModel:
@@ -211,9 +210,8 @@ class NeuralNetModel:
         return Tensors(torch.as_tensor(num).to(device), torch.as_tensor(cat).to(device), y.to(device), w.to(device))
 
     def _loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self._classifier:  # pictures and sound: label smoothing, a regularizer that suits the CNN
-            smoothing = MEDIA_LABEL_SMOOTHING if self.arch_.media else 0.0
-            return nn.functional.cross_entropy(output, y, reduction="none", label_smoothing=smoothing)
+        if self._classifier:
+            return nn.functional.cross_entropy(output, y, reduction="none")
         return nn.functional.mse_loss(output[:, 0], y, reduction="none")
 
     def _metric(self, y: np.ndarray, output: np.ndarray, w: np.ndarray) -> float:
