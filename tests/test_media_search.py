@@ -53,3 +53,25 @@ def test_the_network_watches_the_given_validation_rows() -> None:
     get_spec("neural_net").early_stop(model, X.iloc[:40], y[:40], None, X.iloc[40:], y[40:])
     assert len(model.history_) == 2 and model.arch_.media[0]["design"] == 2
     assert np.isfinite(model.history_[0]["val_loss"])
+
+
+def test_the_warm_up_follows_the_plan_and_lasts_half_an_epoch_for_a_cnn() -> None:
+    torch = pytest.importorskip("torch")
+    from trainlab.models.neural.loop import LoopConfig, make_schedule
+
+    def rates(cfg: LoopConfig, total: list[int], steps: int, shrink_at: int | None = None) -> list[float]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        schedule = make_schedule(optimizer, cfg, total, steps_per_epoch=10)
+        seen = []
+        for step in range(steps):
+            if step == shrink_at:
+                total[0] = 40  # the deadline allows 4 epochs, not 60
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        return seen
+
+    capped = rates(LoopConfig(max_warmup_epochs=0.5), [600], 8)
+    assert capped[4] == pytest.approx(1.0) and capped[0] == pytest.approx(0.2)
+    replanned = rates(LoopConfig(), [600], 40, shrink_at=10)
+    assert replanned[3] < 0.2 and max(replanned[10:]) > 0.9 and replanned[-1] < 0.1
