@@ -16,7 +16,8 @@ def test_confusion_counts_match_a_hand_count():
     result = confusion(y, pred, ["a", "b", "c"])
     assert result["counts"] == [[1, 1, 0], [0, 2, 0], [1, 0, 2]]
     assert result["rates"][0] == [0.5, 0.5, 0.0]
-    assert result["per_class"]["a"] == {"support": 2, "true_positives": 1, "false_positives": 1, "false_negatives": 1}
+    assert result["per_class"]["a"] == {"support": 2, "true_positives": 1, "false_positives": 1, "false_negatives": 1,
+                                       "precision": 0.5, "recall": 0.5}
     assert result["per_class"]["b"]["false_positives"] == 1
     assert result["per_class"]["c"]["false_negatives"] == 1
 

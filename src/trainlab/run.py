@@ -21,6 +21,7 @@ from trainlab.bundle.manifest import library_versions
 from trainlab.config import TrainConfig, make_config
 from trainlab.data.checks import CheckedData, Finding, check_data
 from trainlab.data.load import fingerprint, load_table
+from trainlab.data.media.unzip import content_key, holds_media
 from trainlab.data.prepare import make_features
 from trainlab.data.profile import data_summary, profile_reference
 from trainlab.data.schema import Schema
@@ -29,7 +30,7 @@ from trainlab.errors import ConfigError, DataError
 from trainlab.evaluate.analysis import analyze_run, background_records
 from trainlab.evaluate.metrics import Context, resolve_metric
 from trainlab.evaluate.uncertainty import fold_spread
-from trainlab.final import encode_target, finish, fold_scores, runner_up
+from trainlab.final import encode_target, finish, fold_scores, has_media, runner_up
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import exportable_families, get_spec, select_families
 from trainlab.predict import Predictor
@@ -112,8 +113,13 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                     refit_passes=2 if config.refit_full else 1)
 
     notify("stage", {"name": "Loading and checking the data"})
-    frame = load_table(data, config.member)
+    frame = _load(data, config)
     checked = check_data(frame, config)
+    if "unpacked" in frame.attrs:
+        where = frame.attrs["unpacked"]
+        checked.findings.append(Finding("info", "unpacked", f"Unpacked the pictures or sound files of "
+                                        f"'{where['archive']}' into '{where['folder']}' (kept for the report and "
+                                        "later runs of the same archive)."))
     schema = checked.schema
     metric = resolve_metric(config.metric, schema.task)
     split = make_split(checked.frame, schema, config.split, config.seed)
@@ -212,13 +218,16 @@ class _EarlyModel:
         trial = info.get("trial")
         if self.thread is not None or kind != "trial_end" or trial is None or not trial.ok:
             return
-        self.thread = threading.Thread(target=self._save, args=(trial,), name="trainlab-early-model", daemon=True)
+        # pictures and sound: the trial's own model (one holdout) is saved as it is; refitting a CNN on every row
+        # would train it a second time, beside the search, and past the time limit (a 240 s run took 379 s)
+        kept = trial.fold_models[0] if has_media(self.training.schema) and trial.fold_models else None
+        self.thread = threading.Thread(target=self._save, args=(trial, kept), name="trainlab-early-model", daemon=True)
         self.thread.start()
 
-    def _save(self, trial: TrialResult) -> None:
+    def _save(self, trial: TrialResult, kept: Any = None) -> None:
         t = self.training
-        model = fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema, t.features, t.y,
-                          t.weights, t.seed, t.n_jobs)
+        model = kept if kept is not None else fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema,
+                                                         t.features, t.y, t.weights, t.seed, t.n_jobs)
         save_bundle(model, t.schema, self.path, **self.details, extras={"model_name": trial.candidate.name,
                                                                        "early": True})
         self.saved_at = self.budget.elapsed()
@@ -331,10 +340,18 @@ def resume(folder: str | Path, listener: Listener | None = None) -> Run:
     if data == "DataFrame" or not Path(data).exists():
         raise DataError(f"The data of run '{folder}' ({data}) is not available as a file, so the run cannot be "
                         "resumed. Start a new run instead.")
-    if fingerprint(load_table(data, config.member)) != record.get("data_fingerprint"):
+    if fingerprint(_load(data, config)) != record.get("data_fingerprint"):
         raise DataError(f"The file '{data}' changed since run '{folder}' started (its fingerprint differs): "
                         "resuming would mix two datasets. Start a new run instead.")
     return train(data, config=config, listener=listener, resume=folder)
+
+
+def _load(data: pd.DataFrame | str | Path, config: TrainConfig) -> pd.DataFrame:
+    """The table of ``data``; a zip of pictures or sound is unpacked into ``<out_dir>/unzipped/<name>-<hash>``,
+    one folder per archive content, so the files stay beside the runs that read them."""
+    if isinstance(data, str | Path) and config.member is None and holds_media(Path(data)):
+        return load_table(data, unpack_into=config.out_dir / "unzipped" / content_key(Path(data)))
+    return load_table(data, config.member)
 
 
 def _data_name(data: Any) -> str:

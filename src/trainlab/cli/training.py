@@ -13,14 +13,15 @@ from rich.table import Table
 
 from trainlab.cli.console import board_table, err, out, print_fairness, print_findings, scores_with_intervals, write_table
 from trainlab.cli.lifecycle import after_train, tracking_before
+from trainlab.data.media.unzip import holds_media
 
 
 def train(
     ctx: typer.Context,
     data: Annotated[Path | None, typer.Argument(
         help="Table to learn from: CSV, TSV, Parquet, Excel, JSON or JSON lines; also compressed "
-             "(.gz, .bz2, .xz, .zst) or in a .zip; or a folder with one subfolder of pictures, sound files or "
-             ".txt files per class (the label).")] = None,
+             "(.gz, .bz2, .xz, .zst) or in a .zip; or a folder (or a .zip of one) with one subfolder of pictures, "
+             "sound files or .txt files per class (the label).")] = None,
     member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     task: Annotated[str | None, typer.Option(
@@ -107,8 +108,8 @@ def train(
             err.print(f"Registered {version.ref}" + (" (champion)" if "champion" in version.aliases else ""),
                       highlight=False)
         return
-    if target is None and data is not None and data.is_dir():
-        target = "label"  # a folder of class subfolders: the label is the subfolder
+    if target is None and data is not None and (data.is_dir() or (member is None and holds_media(data))):
+        target = "label"  # a folder of class subfolders (or a zip of one): the label is the subfolder
     if data is None or target is None:
         raise ConfigError("Give the data file and the column to predict: trainlab train DATA --target COLUMN "
                           "(or --resume RUN_DIR to continue a run).")
@@ -198,15 +199,25 @@ def predict(
         help="Binary models: predict the positive class from this probability on (default: the bundle's).")] = None,
     member: Annotated[str | None, typer.Option(help="The table to read inside a zip archive of several.")] = None,
 ) -> None:
-    """Predict DATA with a saved model: the prediction, and class probabilities for classifiers."""
+    """Predict DATA with a saved model: the prediction, and class probabilities for classifiers.
+
+    DATA may also be a folder of pictures or clips (with or without class subfolders) or a zip of one: one row per
+    file, its path first (inside the zip for a zip, which is unpacked into a temporary folder and removed)."""
+    import tempfile
+
     from trainlab.data.load import load_table
+    from trainlab.data.media.unzip import member_names
     from trainlab.predict import Predictor
 
     predictor = Predictor.load(bundle)
     if threshold is not None:
         predictor.threshold = threshold
-    rows = load_table(data, member)
-    table = predictor.predictions_table(rows)
+    with tempfile.TemporaryDirectory(prefix="trainlab-predict-") as unpacked:
+        rows = load_table(data, member, unpack_into=Path(unpacked))
+        table = predictor.predictions_table(rows)
+        if "unpacked" in rows.attrs:
+            for column in table.columns[:list(table.columns).index("prediction")]:
+                table[column] = member_names(table[column].astype(str).tolist(), Path(unpacked))
     if output is None:
         out.print(table.to_csv(index=False), end="", highlight=False)
         return

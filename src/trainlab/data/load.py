@@ -13,6 +13,7 @@ from trainlab.data.archive import is_packed, unpack
 from trainlab.data.folders import read_class_folder
 from trainlab.data.media.files import kind_of
 from trainlab.data.media.folders import read_media_folder
+from trainlab.data.media.unzip import default_place, holds_media, unpack_media
 from trainlab.errors import DataError
 
 FORMATS = {
@@ -24,10 +25,13 @@ FORMATS = {
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 
 
-def load_table(source: str | Path | pd.DataFrame, member: str | None = None) -> pd.DataFrame:
+def load_table(source: str | Path | pd.DataFrame, member: str | None = None,
+               unpack_into: Path | None = None) -> pd.DataFrame:
     """Read ``source`` into a DataFrame, raising DataError with the fix when it is not a usable table.
 
-    ``member`` picks the table inside a zip archive that holds several.
+    ``member`` picks the table inside a zip archive that holds several. A zip of pictures or sound files is
+    unpacked (``data.media.unzip``) into ``unpack_into`` (default: a folder per archive in the temporary
+    directory) and read like that folder; ``frame.attrs["unpacked"]`` then says from where to where.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
@@ -35,7 +39,15 @@ def load_table(source: str | Path | pd.DataFrame, member: str | None = None) -> 
     else:
         path = Path(source)
         where = f"'{path}'"
-        frame = _read_folder(path) if path.is_dir() else _with_paths_resolved(_read_file(path, member), path.parent)
+        if path.is_dir():
+            frame = _read_folder(path)
+        elif member is None and holds_media(path):
+            into = unpack_into or default_place(path)
+            folder = unpack_media(path, into)
+            frame = _read_folder(folder)
+            frame.attrs["unpacked"] = {"archive": str(path), "folder": str(folder), "into": str(into)}
+        else:
+            frame = _with_paths_resolved(_read_file(path, member), path.parent)
     if frame.shape[1] == 0 or frame.shape[0] == 0:
         raise DataError(
             f"{where} has no data rows ({frame.shape[0]} rows, {frame.shape[1]} columns). "

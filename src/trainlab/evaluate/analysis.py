@@ -24,6 +24,7 @@ from trainlab.evaluate.curves import curves_for
 from trainlab.evaluate.diagnose import Diagnosis, diagnose, learning_curve, skill, subsample_rows
 from trainlab.evaluate.errors import confident_mistakes, confusion, segment_errors
 from trainlab.evaluate.importance import feature_importance
+from trainlab.evaluate.media import media_column, media_evaluation, network_curves
 from trainlab.evaluate.metrics import Context, compute_metrics, predicted_labels, resolve_metric
 from trainlab.evaluate.uncertainty import paired_difference
 from trainlab.evaluate.words import text_summary
@@ -93,6 +94,10 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     if classes:
         result["confusion"] = confusion(y, pred, classes)
     result["mistakes"] = confident_mistakes(rows, y, output, classes, pred)
+    if media_column(schema) is not None:  # pictures or sound: occlusion maps stand in for per-column importance
+        result["media"] = media_evaluation(model, schema, rows, y, output, pred, seed) if classes else None
+        result["error_measure"] = "share of wrong predictions" if classes else "mean absolute error"
+        return result
     n_features = features.shape[1]
     permutation_rows = min(PERMUTATION_ROWS, max(500, 100_000 // max(n_features, 1)))
     shap_rows = max(10, min(300, 4_000_000 // (n_features + 1) ** 2))
@@ -158,6 +163,7 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
                 "test": test, "diagnosis": diagnosis.to_dict(), "threshold": threshold,
                 "comparison": compare_runner_up(model, best_model, runner_up, schema, train_features, y_train,
                                                 test_rows, config, cut, time_left),
+                "network_curves": network_curves(folder / "model"),
                 "seconds": round(time.monotonic() - started, 3)}
     write_json(folder / ANALYSIS_FILE, analysis)
     return analysis
@@ -203,6 +209,7 @@ def evaluate_saved(model: Any, schema: Schema, rows: pd.DataFrame, folder: Path,
                 "classes": [str(c) for c in schema.classes], "model": model_name, "bundle": str(bundle),
                 "ranking_metric": resolve_metric(metric, schema.task).name, "test": test,
                 "threshold": None if threshold is None else {"threshold": threshold},
+                "network_curves": network_curves(bundle),
                 "seconds": round(time.monotonic() - started, 3)}
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / ANALYSIS_FILE, analysis)

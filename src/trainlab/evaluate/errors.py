@@ -22,9 +22,11 @@ def confusion(y: np.ndarray, pred: np.ndarray, classes: list[Any]) -> dict[str, 
     per_class = {}
     for i, cls in enumerate(classes):
         tp = int(counts[i, i])
+        predicted = int(counts[:, i].sum())
         per_class[str(cls)] = {"support": int(totals[i, 0]), "true_positives": tp,
-                               "false_positives": int(counts[:, i].sum() - tp),
-                               "false_negatives": int(counts[i, :].sum() - tp)}
+                               "false_positives": predicted - tp, "false_negatives": int(counts[i, :].sum() - tp),
+                               "precision": tp / predicted if predicted else None,
+                               "recall": tp / int(totals[i, 0]) if totals[i, 0] else None}
     return {"labels": [str(c) for c in classes], "counts": counts.tolist(),
             "rates": np.round(rates, 4).tolist(), "per_class": per_class}
 

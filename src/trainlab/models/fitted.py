@@ -53,6 +53,7 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     balance = family_params.pop("class_weight", None)
     screen = family_params.pop("screen", None)
     family_params.pop("sample_rows", None)  # how trials sample their fit rows (search/trial.py), not a model option
+    family_params.pop("budget_share", None)  # how much of the time left a trial may take (search/scheduler.py)
     if screen is not None:  # never more than the columns there are
         screen = min(int(screen), features.shape[1])
     preprocessor = build_preprocessor(schema, spec.recipe, text, seed, screen)

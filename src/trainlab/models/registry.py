@@ -20,7 +20,7 @@ Estimator = Any
 Builder = Callable[[str, dict[str, Any], int, int], Estimator]
 Saver = Callable[[Estimator, Path], list[str]]
 # Fits with a validation set watched for early stopping; returns the number of boosting rounds that was best.
-EarlyStopper = Callable[[Estimator, Any, Any, Any, Any, Any], int]
+EarlyStopper = Callable[[Estimator, Any, Any, Any, Any, Any], int | None]
 Loader = Callable[[Path, str], Estimator]
 
 
@@ -49,7 +49,8 @@ class ModelSpec:
     """Everything trainlab needs to know about one family; nothing outside its file names its key.
 
     A boosting family may give ``early_stop`` and ``rounds_param``: trials then stop adding rounds when the
-    validation fold stops improving, and the refit uses the number of rounds that was best. ``bag`` says
+    validation fold stops improving, and the refit uses the number of rounds that was best (an ``early_stop``
+    that returns None only watches the validation fold: the neural network on pictures and sound). ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
     bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
     replace some defaults there and ``text_space`` joins the search space there (see ``with_text``).

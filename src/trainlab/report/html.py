@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from trainlab.report import plots
+from trainlab.report import media_plots, plots
 from trainlab.report.card import card_sections
 from trainlab.report.model import GREATER_IS_BETTER, clean, load_report, summary
 
@@ -46,6 +46,9 @@ def make_plots(report: dict[str, Any], facts: dict[str, Any]) -> dict[str, str |
         "segments": plots.segments(test.get("segments"), test.get("error_measure", "error")),
         "learning_curve": plots.learning_curve(diagnosis.get("curve"), diagnosis.get("skill_name", "skill")),
         "importance": plots.importance(test.get("importance")),
+        "network_curves": media_plots.network_curves(analysis.get("network_curves")),
+        "saliency": media_plots.saliency(test.get("media")),
+        "heat_examples": media_plots.examples(test.get("media")),
     }
 
 
@@ -54,8 +57,10 @@ def render_html(report: dict[str, Any], facts: dict[str, Any], images: dict[str,
                              lstrip_blocks=True, undefined=jinja2.ChainableUndefined)
     env.filters["fmt"] = fmt
     card = card_sections(report) if report["run"].get("best_model") else []
+    test = report["analysis"].get("test", {})
     return env.get_template("report.html").render(r=report, s=facts, img=images, run=report["run"], card=card,
-                                                  a=report["analysis"], test=report["analysis"].get("test", {}))
+                                                  a=report["analysis"], test=test,
+                                                  gallery=media_plots.gallery(test.get("media")))
 
 
 def write_report(folder: str | Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -221,7 +222,7 @@ class Scheduler:
     def _run_batch(self, batch: list[Candidate], prune: list[float | None]) -> list[TrialResult]:
         for c in batch:
             self.notify("trial_start", {"name": c.name, "elapsed": self.budget.elapsed()})
-        results = self.executor.run(batch, self.budget.deadline(first=self._first()), prune)
+        results = self.executor.run(batch, self._deadline(batch), prune)
         for res in results:  # told back in trial-number order, whichever worker finished first
             res.number = len(self.result.trials)
             self.result.trials.append(res)
@@ -232,6 +233,16 @@ class Scheduler:
         self.budget.refit_s = self._refit_estimate()
         self._drop_fold_models()
         return results
+
+    def _deadline(self, batch: list[Candidate]) -> float:
+        """When the batch must stop: the budget's deadline, or sooner when every candidate has a ``budget_share``
+        (the share of the time left it may take: the CNN on pictures and sound, ``shape.for_media``)."""
+        deadline = self.budget.deadline(first=self._first())
+        shares = [c.params.get("budget_share") for c in batch]
+        if shares and all(shares):
+            share = max(float(s) for s in shares if s)
+            deadline = min(deadline, time.monotonic() + share * max(0.0, self.budget.remaining(first=self._first())))
+        return deadline
 
     def _first(self) -> bool:
         """Whether no trial has succeeded yet: the next ones may then take longer (``Budget.remaining``)."""
@@ -276,7 +287,8 @@ class Scheduler:
     def _refit_estimate(self) -> float:
         """Seconds to refit the likely final model (the three best trials) on all training rows."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
-        return sum(self.refit_cost(t) for t in ok)
+        # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
+        return sum(self.refit_cost(t) for t in ok if not t.candidate.params.get("budget_share"))
 
 
 def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:

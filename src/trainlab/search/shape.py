@@ -9,6 +9,11 @@ On a long table (at least ``LARGE_ROWS`` training rows) the boosting families (t
 first, cheapest first: a booster's default is the quickest good model on many rows, while linear models on
 one-hot columns, trees grown to full depth and naive Bayes are cheap per row but rarely the best, and would
 otherwise spend the first part of a short budget.
+
+On pictures and sound (``for_media``) the network's CNN is the model worth the budget: its default trial runs
+first and may take ``MEDIA_NETWORK_SHARE`` of the time left (its epochs are planned to end before that), then
+every other family (the baselines on extracted features) on a stratified sample of at most
+``MEDIA_SAMPLE_ROWS`` rows, with what remains.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ LARGE_ROWS = 50_000
 SAMPLE_ROWS = 20_000
 """On a long table every trial fits its folds on a stratified sample of this many rows; the final model refits on
 all of them."""
+MEDIA_SAMPLE_ROWS = 5_000
+MEDIA_NETWORK_SHARE = 0.85
+MEDIA_LR = 2e-3
+"""The CNN's peak learning rate (the tabular MLP's default is 1e-3): its loss still fell steeply at 1e-3."""
+MEDIA_FAMILY = "neural_net"
 
 
 def shape_families(families: list[ModelSpec], data: TrainingData) -> tuple[list[ModelSpec], list[Finding]]:
@@ -34,8 +44,12 @@ def shape_families(families: list[ModelSpec], data: TrainingData) -> tuple[list[
     n_rows = len(data.features)
     n_features = len(data.schema.features)  # the table's columns: a picture column is one, not its pixels
     families, wide = for_wide(families, n_rows, n_features)
-    families, large = for_large(families, n_rows)
-    notes = [("wide_table", wide), ("large_table", large)]
+    if any(c.role in ("image", "audio") for c in data.schema.features):
+        families, media = for_media(families, n_rows)
+        notes = [("wide_table", wide), ("media_budget", media)]
+    else:
+        families, large = for_large(families, n_rows)
+        notes = [("wide_table", wide), ("large_table", large)]
     return families, [Finding("info", code, note) for code, note in notes if note]
 
 
@@ -43,15 +57,33 @@ def for_large(families: list[ModelSpec], n_rows: int) -> tuple[list[ModelSpec], 
     """Boosters first on a long table (see the module's docstring), and the sentence that says so."""
     if n_rows < LARGE_ROWS:
         return families, None
-    boosters = sorted((s for s in families if s.early_stop is not None), key=lambda s: s.cost)
+    boosters = sorted((s for s in families if s.early_stop is not None and s.rounds_param), key=lambda s: s.cost)
     if not boosters:
         return families, None
     ordered = [replace(s, defaults={**s.defaults, "sample_rows": SAMPLE_ROWS})
-               for s in boosters + [s for s in families if s.early_stop is None]]
+               for s in boosters + [s for s in families if s not in boosters]]
     return ordered, (f"Large table ({n_rows} training rows): the boosting families ({', '.join(s.key for s in boosters)}) "
                      f"run first, the others after them; every trial fits its folds on a stratified sample of "
                      f"{SAMPLE_ROWS} of their rows (all validation rows are scored) so that more of them fit in the "
                      "budget, and the final model refits on all training rows.")
+
+
+def for_media(families: list[ModelSpec], n_rows: int) -> tuple[list[ModelSpec], str | None]:
+    """The network first with most of the budget, the baselines after it on a sample (the module's docstring)."""
+    network = [replace(s, cost=min(s.cost, 1), defaults={**s.defaults, "budget_share": MEDIA_NETWORK_SHARE,
+                                                          "lr": MEDIA_LR})
+               for s in families if s.key == MEDIA_FAMILY]  # cost 1: among the first defaults the search runs
+    baselines = [s for s in families if s.key != MEDIA_FAMILY]
+    if n_rows > MEDIA_SAMPLE_ROWS:
+        baselines = [replace(s, defaults={**s.defaults, "sample_rows": MEDIA_SAMPLE_ROWS}) for s in baselines]
+    if not network:
+        return baselines, None
+    sampled = (f"on a stratified sample of {MEDIA_SAMPLE_ROWS} of the {n_rows} training rows (all validation rows "
+               "are scored; a final refit uses all of them)" if n_rows > MEDIA_SAMPLE_ROWS else "on every row")
+    names = ", ".join(s.key for s in baselines) or "none"
+    return network + baselines, (f"Pictures or sound: the {MEDIA_FAMILY} CNN runs first, on every row, and may take "
+                                 f"{MEDIA_NETWORK_SHARE:.0%} of the time left; the baselines on extracted features "
+                                 f"({names}) follow {sampled}.")
 
 
 def is_wide(n_rows: int, n_features: int) -> bool:

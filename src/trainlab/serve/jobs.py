@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import threading
 import time
 import uuid
@@ -99,8 +100,12 @@ class JobManager:
         return path.read_text(encoding="utf-8") if UPLOAD_ID.match(upload_id) and path.is_file() else "upload"
 
     def forget_upload(self, upload_id: str) -> None:
-        for path in self.uploads.glob(f"{upload_id}.*") if UPLOAD_ID.match(upload_id) else []:
+        """Remove an upload, and the files unpacked from it when it was a zip of pictures or sound."""
+        if not UPLOAD_ID.match(upload_id):
+            return
+        for path in self.uploads.glob(f"{upload_id}.*"):
             path.unlink(missing_ok=True)
+        shutil.rmtree(self.uploads / f"{upload_id}-files", ignore_errors=True)
 
     def submit(self, upload_id: str, target: str, metric: str | None, time_limit: float,
                models: list[str] | None, max_trials: int | None = None) -> Job:

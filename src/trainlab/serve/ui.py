@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from trainlab.data.load import load_table
+from trainlab.data.media.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of_path
 from trainlab.data.schema import infer_schema, infer_task
 from trainlab.data.tokens import TOKEN_PATTERN
 from trainlab.errors import DataError, TrainlabError
@@ -56,8 +57,9 @@ class _Tables:
         self.cache: OrderedDict[str, pd.DataFrame] = OrderedDict()
 
     def get(self, upload_id: str) -> pd.DataFrame:
-        if upload_id not in self.cache:
-            self.cache[upload_id] = load_table(self.jobs.upload_path(upload_id))
+        if upload_id not in self.cache:  # a zip of class folders unpacks beside the upload
+            self.cache[upload_id] = load_table(self.jobs.upload_path(upload_id),
+                                               unpack_into=self.jobs.uploads / f"{upload_id}-files")
             while len(self.cache) > self.size:
                 self.cache.popitem(last=False)
         return self.cache[upload_id]
@@ -210,8 +212,38 @@ def build_router(settings: Any, model: ServedModel | None, jobs: JobManager) -> 
             shown.insert(2, "error")
         columns = [c for c in shown if run.leaderboard and c in run.leaderboard[0]]
         card = await run_in_threadpool(_card, run.folder)
+        media = _media_input(served)
+        accept = ",".join(IMAGE_SUFFIXES if media is not None and media.role == "image" else AUDIO_SUFFIXES)
         return page(request, "run.html", run=run, columns=columns, chart=json.dumps(chart),
-                    inputs=served.predictor.schema.features, meta=served.metadata(), card=card)
+                    inputs=served.predictor.schema.features, meta=served.metadata(), card=card, media=media,
+                    media_accept=accept)
+
+    @router.post("/ui/runs/{name}/predict-file", response_class=HTMLResponse)
+    async def run_predict_file(request: Request, name: str) -> HTMLResponse:
+        """A dropped or chosen picture or clip, predicted by a model on one such column: its class probabilities."""
+        try:
+            served = await run_in_threadpool(run_model, name)
+            media = _media_input(served)
+            if media is None:
+                raise DataError("This model reads table columns, not a picture or sound file; fill in the fields.")
+            form = await request.form(max_files=1, max_fields=5)
+            file = form.get("file")
+            if not isinstance(file, UploadFile) or not file.filename:
+                raise DataError("Drop or choose a picture or sound file to predict.")
+            filename = Path(file.filename).name
+            if kind_of_path(filename) != media.role:
+                raise DataError(f"'{filename}' is not {'a picture' if media.role == 'image' else 'a sound'} file this "
+                                f"model reads; use one of "
+                                f"{', '.join(IMAGE_SUFFIXES if media.role == 'image' else AUDIO_SUFFIXES)}.")
+            data = await file.read()
+            result = await run_in_threadpool(_predict_file, served, media.name, filename, data)
+        except RequestProblem as exc:
+            return page(request, "prediction.html", error=exc.message)
+        except TrainlabError as exc:
+            return page(request, "prediction.html", error=str(exc))
+        probabilities = sorted((result.get("probabilities") or [{}])[0].items(), key=lambda kv: -(kv[1] or 0))
+        return page(request, "prediction.html", prediction=result["predictions"][0], probabilities=probabilities,
+                    why=None, warnings=result.get("warnings", []), error=None, filename=filename)
 
     @router.post("/ui/runs/{name}/predict", response_class=HTMLResponse)
     async def run_predict(request: Request, name: str) -> HTMLResponse:
@@ -262,6 +294,25 @@ def _card(folder: Path) -> list[dict[str, Any]]:
         return card_sections(load_report(folder))
     except TrainlabError:
         return []
+
+
+def _media_input(served: ServedModel) -> Any:
+    """The model's one picture or sound column, when that is all it reads (else None)."""
+    features = served.predictor.schema.features
+    return features[0] if len(features) == 1 and features[0].role in MEDIA_ROLES else None
+
+
+def _predict_file(served: ServedModel, column: str, filename: str, data: bytes) -> dict[str, Any]:
+    """The prediction of one uploaded file, written under its own name in a temporary folder while it is read."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="trainlab-ui-") as folder:
+        path = Path(folder) / filename
+        path.write_bytes(data)
+        try:
+            return served.predict(pd.DataFrame({column: [str(path)]}))
+        except DataError as exc:
+            raise DataError(str(exc).replace(str(path), filename)) from exc
 
 
 def _predict_row(served: ServedModel, row: dict[str, Any]) -> dict[str, Any]:

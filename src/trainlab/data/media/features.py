@@ -84,8 +84,14 @@ def media_features(values: pd.Series, column: str, params: dict[str, Any]) -> pd
                         f"{first[1]}). Fix or remove those files.")
     shape = shape_of(params)
     batch = np.stack(arrays) if arrays else np.zeros((0, *shape), dtype=np.float32)
+    return batch_features(batch, values.index, column, params)
+
+
+def batch_features(batch: np.ndarray, index: pd.Index, column: str, params: dict[str, Any]) -> pd.DataFrame:
+    """The model inputs of decoded files (n, channels, height, width), as ``media_features`` gives them: the
+    explanations change decoded pictures and spectrograms in memory and score them through this."""
     classic, names = (images if params["kind"] == "image" else audio).classic_features(batch)
     raw = batch.reshape(len(batch), -1).astype(np.float32)
     data = np.concatenate([raw, classic], axis=1)
-    return pd.DataFrame(data, index=values.index,
+    return pd.DataFrame(data, index=index,
                         columns=neural_columns(column, params) + [f"{column}_{n}" for n in names])

@@ -35,6 +35,18 @@ def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
     return _estimator_class()(task=task, seed=seed, n_jobs=n_jobs, **params)
 
 
+def early_stop(estimator: Any, features: Any, y: Any, weights: Any, valid_features: Any, valid_y: Any) -> None:
+    """On pictures and sound the network stops early on the trial's validation rows (one holdout: a CNN cannot
+    afford more) instead of setting a tenth of its training rows aside; elsewhere it fits as usual."""
+    from trainlab.data.media import block_columns
+
+    if block_columns([str(c) for c in getattr(features, "columns", [])]):
+        estimator.fit(features, y, sample_weight=weights, valid=(valid_features, valid_y))
+    else:
+        estimator.fit(features, y, sample_weight=weights)
+    return None
+
+
 def save(estimator: Any, folder: Path) -> list[str]:
     """The weights as safetensors; the architecture, input encoding and target scaling as JSON; the training
     curves as JSON: ``{"metric": "roc_auc", "best_epoch": 7, "epochs": [{"epoch": 1, "train_loss": ...,
@@ -101,5 +113,5 @@ SPEC = register(ModelSpec(
     },
     text_space={"embed_dim": Param("choice", choices=(32, 64, 128)),
                 "embed_buckets": Param("choice", choices=(8_192, 32_768, 131_072))},
-    cost=3, onnx="torch",
+    cost=3, onnx="torch", early_stop=early_stop,
 ))

@@ -70,15 +70,15 @@ class Encoding:
         """A float32 matrix of squashed z-scores and missing flags, and an int64 matrix of category indices."""
         n = len(frame)
         num = np.zeros((n, self.n_numeric_inputs), dtype=np.float32)
-        flag_at = len(self.numeric)
-        for j, col in enumerate(self.numeric):
-            values = pd.to_numeric(frame[col.name], errors="coerce").to_numpy(dtype=float)
+        if self.numeric:  # all columns at once (hundreds of picture features: 27 ms a row column by column)
+            values = _numbers(frame, [c.name for c in self.numeric])
             missing = ~np.isfinite(values)
-            z = (np.where(missing, col.center, values) - col.center) / col.scale
-            num[:, j] = z / np.sqrt(1.0 + (z / CLIP) ** 2)
-            if col.flag_missing:
-                num[:, flag_at] = missing
-                flag_at += 1
+            center = np.array([c.center for c in self.numeric])
+            scale = np.array([c.scale for c in self.numeric])
+            z = (np.where(missing, center, values) - center) / scale
+            num[:, :len(self.numeric)] = z / np.sqrt(1.0 + (z / CLIP) ** 2)
+            flags = [j for j, c in enumerate(self.numeric) if c.flag_missing]
+            num[:, len(self.numeric):] = missing[:, flags]
         cat = np.zeros((n, len(self.categorical)), dtype=np.int64)
         for j, ccol in enumerate(self.categorical):
             index = {v: i + 1 for i, v in enumerate(ccol.categories)}
@@ -91,6 +91,24 @@ class Encoding:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Encoding:
         return cls([NumericColumn(**c) for c in d["numeric"]], [CategoricalColumn(**c) for c in d["categorical"]])
+
+
+def columns(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """The named columns of an all-number frame as one array, found by position (``frame[names]`` checks each
+    name again: 5 ms for the 1,100 columns of one picture)."""
+    at = frame.columns.get_indexer(pd.Index(names))
+    if (at < 0).any():
+        missing = [n for n, i in zip(names, at, strict=True) if i < 0]
+        raise KeyError(f"columns not found: {missing[:5]}")
+    return frame.iloc[:, at].to_numpy(na_value=np.nan)
+
+
+def _numbers(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """The columns as a float matrix; text that is not a number becomes NaN."""
+    values = columns(frame, names)
+    if values.dtype.kind in "fiu":
+        return values.astype(float, copy=False)
+    return np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=float) for c in names])
 
 
 def embedding_dim(cardinality: int) -> int:

@@ -52,7 +52,38 @@
     window.Plotly.newPlot(el, data, layout, { displayModeBar: false, responsive: true });
   }
 
+  // a picture or clip dropped on (or chosen in) the prediction form: shown, then sent (htmx submits on change)
+  function preview(form, file) {
+    var box = document.getElementById("dropped-preview");
+    var url = URL.createObjectURL(file);
+    var el = document.createElement(form.dataset.kind === "image" ? "img" : "audio");
+    el.src = url;
+    if (form.dataset.kind === "image") { el.alt = file.name; el.id = "dropped-image"; } else { el.controls = true; }
+    var name = document.createElement("div"); name.className = "muted"; name.textContent = file.name;
+    box.replaceChildren(el, name);
+  }
+
+  function dropZone(form) {
+    var input = document.getElementById("media-file");
+    input.addEventListener("change", function () { if (input.files.length) { preview(form, input.files[0]); } });
+    ["dragenter", "dragover"].forEach(function (kind) {
+      form.addEventListener(kind, function (event) { event.preventDefault(); form.classList.add("over"); });
+    });
+    form.addEventListener("dragleave", function () { form.classList.remove("over"); });
+    form.addEventListener("drop", function (event) {
+      event.preventDefault();
+      form.classList.remove("over");
+      if (!event.dataTransfer || !event.dataTransfer.files.length) { return; }
+      var files = new DataTransfer();
+      files.items.add(event.dataTransfer.files[0]);
+      input.files = files.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var dropForm = document.getElementById("predict-file-form");
+    if (dropForm) { dropZone(dropForm); }
     var job = document.getElementById("job");
     if (job) { watchJob(job); }
     var chart = document.getElementById("chart");

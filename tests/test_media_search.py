@@ -1,0 +1,77 @@
+"""The search on pictures and sound: the CNN first with most of the time left, the baselines after it on a sample;
+the network stops early on the trial's own validation rows."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainlab.models.registry import get_spec
+from trainlab.search.shape import MEDIA_NETWORK_SHARE, MEDIA_SAMPLE_ROWS, for_media
+
+
+def test_the_network_runs_first_with_a_share_and_the_baselines_on_a_sample() -> None:
+    families = [get_spec(k) for k in ("linear", "lightgbm", "neural_net")]
+    shaped, note = for_media(families, n_rows=MEDIA_SAMPLE_ROWS * 4)
+    assert [s.key for s in shaped] == ["neural_net", "linear", "lightgbm"]
+    assert shaped[0].defaults["budget_share"] == MEDIA_NETWORK_SHARE and shaped[0].cost == 1
+    assert all(s.defaults["sample_rows"] == MEDIA_SAMPLE_ROWS for s in shaped[1:])
+    assert "sample_rows" not in shaped[0].defaults
+    assert note is not None and f"sample of {MEDIA_SAMPLE_ROWS}" in note
+    small, _ = for_media(families, n_rows=100)
+    assert all("sample_rows" not in s.defaults for s in small)
+
+
+def test_a_budget_share_shortens_the_deadline() -> None:
+    from trainlab.search.budget import Budget
+    from trainlab.search.scheduler import Scheduler
+    from trainlab.search.trial import Candidate
+
+    scheduler = Scheduler.__new__(Scheduler)
+    scheduler.budget = Budget(time_limit=100.0)
+    scheduler.result = type("R", (), {"trials": []})()
+    shared = scheduler._deadline([Candidate(name="n", family="neural_net", params={"budget_share": 0.5})])
+    whole = scheduler._deadline([Candidate(name="l", family="linear", params={})])
+    assert shared - time.monotonic() == pytest.approx(50.0, abs=1.0)
+    assert whole - time.monotonic() == pytest.approx(100.0, abs=1.0)
+
+
+def test_the_network_watches_the_given_validation_rows() -> None:
+    pytest.importorskip("torch")
+    from trainlab.models.neural.estimator import NeuralNetModel
+
+    rng = np.random.default_rng(0)
+    n, size = 60, 8
+    y = rng.integers(0, 2, n)
+    pixels = rng.normal(size=(n, size * size)).astype(np.float32) + y[:, None]
+    columns = [f"p#image1x{size}x{size}#{i}" for i in range(size * size)]
+    X = pd.DataFrame(pixels, columns=columns)
+    model = NeuralNetModel(task="binary", epochs=2, channels=4, batch_size=16)
+    get_spec("neural_net").early_stop(model, X.iloc[:40], y[:40], None, X.iloc[40:], y[40:])
+    assert len(model.history_) == 2 and model.arch_.media[0]["design"] == 2
+    assert np.isfinite(model.history_[0]["val_loss"])
+
+
+def test_the_warm_up_follows_the_plan_and_lasts_half_an_epoch_for_a_cnn() -> None:
+    torch = pytest.importorskip("torch")
+    from trainlab.models.neural.loop import LoopConfig, make_schedule
+
+    def rates(cfg: LoopConfig, total: list[int], steps: int, shrink_at: int | None = None) -> list[float]:
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        schedule = make_schedule(optimizer, cfg, total, steps_per_epoch=10)
+        seen = []
+        for step in range(steps):
+            if step == shrink_at:
+                total[0] = 40  # the deadline allows 4 epochs, not 60
+            seen.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            schedule.step()
+        return seen
+
+    capped = rates(LoopConfig(max_warmup_epochs=0.5), [600], 8)
+    assert capped[4] == pytest.approx(1.0) and capped[0] == pytest.approx(0.2)
+    replanned = rates(LoopConfig(), [600], 40, shrink_at=10)
+    assert replanned[3] < 0.2 and max(replanned[10:]) > 0.8 and replanned[-1] < 0.1
