@@ -143,6 +143,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     search, refit_cost = _search(executor, training, families, config, budget, folder,
                                  _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
+    checked.findings.extend(sampled_finding(search.trials, len(training.y)))
     final = finish(search, refit_cost, checked, split, training, config, budget, notify,
                    lambda part: _training_data(checked, part, config))
     for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
@@ -182,6 +183,17 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     return run
 
 
+def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
+    """A finding that says which trials fitted on a sample of the rows, and how large (long tables)."""
+    sizes = [int(t.candidate.params["sample_rows"]) for t in trials if t.candidate.params.get("sample_rows")]
+    if not sizes:
+        return []
+    return [Finding("info", "sampled_trials",
+                    f"{len(sizes)} of {len(trials)} trials fitted on stratified samples of {min(sizes)} to "
+                    f"{max(sizes)} rows (grown with the time left, see large_table); the final model refits on all "
+                    f"{n_rows} training rows (run.json 'refit' says with which rounds).")]
+
+
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
             folder: Path, listener: Listener, early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult], float]]:
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
@@ -211,13 +223,17 @@ class _EarlyModel:
         trial = info.get("trial")
         if self.thread is not None or kind != "trial_end" or trial is None or not trial.ok:
             return
-        self.thread = threading.Thread(target=self._save, args=(trial,), name="trainlab-early-model", daemon=True)
+        # a trial on a sample of a long table (search/sampling.py) kept its fold model: it is saved as it is,
+        # at once, where a refit on every row would take as long as the trial and more
+        fitted = trial.fold_models[0] if trial.candidate.params.get("sample_rows") and trial.fold_models else None
+        self.thread = threading.Thread(target=self._save, args=(trial, fitted), name="trainlab-early-model",
+                                       daemon=True)
         self.thread.start()
 
-    def _save(self, trial: TrialResult) -> None:
+    def _save(self, trial: TrialResult, fitted: Any = None) -> None:
         t = self.training
-        model = fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema, t.features, t.y,
-                          t.weights, t.seed, t.n_jobs)
+        model = fitted or fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema, t.features, t.y,
+                                    t.weights, t.seed, t.n_jobs)
         save_bundle(model, t.schema, self.path, **self.details, extras={"model_name": trial.candidate.name,
                                                                        "early": True})
         self.saved_at = self.budget.elapsed()
