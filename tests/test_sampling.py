@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.models.registry import get_spec
-from trainlab.search.sampling import (MAX_LEARNING_RATE, SAMPLE_MIN, grown_size, refit_seconds, rounds_for,
-                                      within_time)
+from trainlab.search.sampling import MAX_LEARNING_RATE, SAMPLE_MIN, grown_size, refit_seconds, rounds_for, within_time
 from trainlab.search.trial import Candidate, TrialResult
 
 
