@@ -66,7 +66,7 @@ class RayExecutor:
 
     def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
         seconds = deadline - time.monotonic()
-        refs = [self.task.remote(c, self.data_ref, seconds, p, self.families.get(c.family) and {c.family: self.families[c.family]})
+        refs = [self.task.remote(c, self.data_ref, seconds, p, self._family_of(c))
                 for c, p in zip(candidates, prune_worse_than, strict=True)]
         timeout = None if seconds == float("inf") else max(0.0, seconds) + GRACE_S
         _, pending = self.ray.wait(refs, num_returns=len(refs), timeout=timeout)
@@ -83,6 +83,11 @@ class RayExecutor:
             except self.ray.exceptions.RayError as exc:
                 results.append(TrialResult(candidate, "failed", error=_failure_reason(exc, self.ray)))
         return results
+
+    def _family_of(self, candidate: Candidate) -> dict[str, ModelSpec] | None:
+        """The candidate's family when it was registered at run time (workers know the built-in ones)."""
+        spec = self.families.get(candidate.family)
+        return {candidate.family: spec} if spec is not None else None
 
     def close(self) -> None:
         """Let go of the data and disconnect; the cluster itself keeps running (it is the user's)."""
