@@ -70,3 +70,28 @@ def test_lightgbm_stops_adding_trees_at_the_fit_deadline() -> None:
         FIT_DEADLINE.reset(token)
     assert model.booster_.num_trees() < 5
     assert LightGBMModel(task="binary", params={"n_estimators": 20}).fit(x, y).booster_.num_trees() == 20
+
+
+def test_a_long_table_is_searched_on_growing_samples_and_refit_on_every_row(tmp_path, monkeypatch) -> None:
+    """The thresholds shrunk so that 3,000 rows count as long: the run says what was sampled, and the final
+    model was refit on all training rows."""
+    import json
+
+    import trainlab
+    from conftest import make_binary
+    from trainlab.search import sampling, shape
+
+    monkeypatch.setattr(shape, "LARGE_ROWS", 1000)
+    monkeypatch.setattr(shape, "SAMPLE_ROWS", 500)
+    monkeypatch.setattr(sampling, "SAMPLE_MIN", 500)
+    run = trainlab.train(make_binary(n=3000), target="outcome", time_limit=12, models=("lightgbm", "linear"),
+                         out_dir=tmp_path, report=False, jobs=1)
+    record = json.loads((run.folder / "run.json").read_text())
+    codes = {f["code"]: f["message"] for f in record["findings"]}
+    assert "large_table" in codes and "sampled_trials" in codes
+    sizes = [t.candidate.params["sample_rows"] for t in run.trials if t.candidate.family != "ensemble"]
+    assert sizes[0] == 500 and all(500 <= s <= 2400 for s in sizes)  # 3,000 rows: 2,400 train, 1,920 per fold
+    assert run.trials[0].candidate.family == "lightgbm"  # boosters first
+    assert record["refit"]["rows"] == len(run.split["train"]) if isinstance(run.split.get("train"), list) else True
+    assert run.timings["first_model_s"] is not None
+    assert set(run.predict(make_binary(n=20, seed=1).drop(columns="outcome"))) <= {"good", "bad"}

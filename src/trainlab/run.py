@@ -357,6 +357,8 @@ def _data_name(data: Any) -> str:
 
 def _run_folder(config: TrainConfig, data: Any) -> Path:
     stem = Path(str(data)).stem if isinstance(data, str | Path) else "dataframe"
+    if any(c in stem for c in "*?["):  # a glob of parts: the run is named after their folder
+        stem = Path(str(data)).parent.name or "parts"
     name = config.name or f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = config.out_dir / name
     if config.name is not None and (folder / "run.json").exists():

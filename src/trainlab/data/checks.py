@@ -101,7 +101,7 @@ def _dedupe_columns(frame: pd.DataFrame, findings: list[Finding]) -> pd.DataFram
                                 f"Column name(s) {list_names(sorted(set(which)))} appear more than once; the copies "
                                 "are kept as '<name>.1', '<name>.2'. Rename them in the file so each name is unique.",
                                 which[0]))
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     frame.columns = renamed
     return frame
 
@@ -134,7 +134,7 @@ def _clean_target(frame: pd.DataFrame, target: str, findings: list[Finding]) -> 
 
 
 def _clean_values(frame: pd.DataFrame, target: str, findings: list[Finding]) -> pd.DataFrame:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     for name in frame.columns:
         s = frame[name]
         if pd.api.types.is_float_dtype(s):
