@@ -73,7 +73,7 @@ def _read_parts(source: str, parts: list[Path]) -> pd.DataFrame:
     if not parts:
         raise DataError(f"No file matches '{source}'. Check the pattern (quote it, so that the shell leaves it to "
                         "trainlab: 'parts/*.parquet').")
-    frames = []
+    frames: list[pd.DataFrame] = []
     for part in parts:
         frame = _read_file(part, None)
         if frames and list(frame.columns) != list(frames[0].columns):
