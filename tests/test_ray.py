@@ -260,3 +260,34 @@ def test_without_ray_the_option_names_the_install_command(monkeypatch: pytest.Mo
 def test_a_malformed_address_is_a_config_error(address: str) -> None:
     with pytest.raises(ConfigError, match=r"Option --ray must be 'auto' or the HOST:PORT"):
         make_config("y", ray=address)
+
+
+DISTRIBUTED = """
+import json, sys, trainlab
+run = trainlab.train(sys.argv[1], target="y", out_dir=sys.argv[2], name="dist", ray=sys.argv[3], distributed=True)
+extras = run.predictor.manifest.extras["distributed"]
+print(json.dumps({"test": run.test_metrics, "extras": extras, "board": run.leaderboard["model"].tolist()}))
+"""
+
+
+@pytest.mark.slow
+def test_a_table_in_parts_trains_data_parallel_and_no_worker_holds_all_of_it(cluster: Cluster, tmp_path: Path) -> None:
+    """Ray Data reads four Parquet parts; Ray Train's LightGBM trainer fits on two workers, one per node, each
+    given a shard: the first worker held about half of the training rows, never all of them."""
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    whole = _table(40_000, seed=3)
+    for i in range(4):
+        whole.iloc[10_000 * i: 10_000 * (i + 1)].to_parquet(parts / f"part-{i}.parquet", index=False)
+    done = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(parts / "*.parquet"), str(tmp_path),
+                           cluster.address], capture_output=True, text=True, env=_env(), timeout=150)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    rows = result["extras"]["rows"]
+    assert rows["train"] + rows["valid"] + rows["test"] == 40_000
+    assert 0 < result["extras"]["first_worker_rows"] < 0.75 * rows["train"]  # a shard, not the table
+    assert result["board"] == ["lightgbm_distributed"] and result["test"]["roc_auc"] > 0.75
+    bundle = tmp_path / "dist" / "model"
+    assert any(bundle.rglob("lightgbm.txt"))  # LightGBM's own text format, as a local run saves it
+    predictions = trainlab.load(bundle).predict(_table(20, seed=1).drop(columns="y"))
+    assert set(predictions) <= {"yes", "no"} and len(predictions) == 20

@@ -41,7 +41,7 @@ from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
 from trainlab.search.shape import shape_families
-from trainlab.search.trial import TrainingData, TrialResult
+from trainlab.search.trial import Candidate, TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
@@ -111,6 +111,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started,
                     refit_passes=2 if config.refit_full else 1)
 
+    if config.distributed:
+        return _train_distributed(data, config, notify, started)
     notify("stage", {"name": "Loading and checking the data"})
     frame = load_table(data, config.member)
     checked = check_data(frame, config)
@@ -179,6 +181,38 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         write_report(folder)
     write_model_card(folder)
     run.timings["total_s"] = budget.elapsed()
+    notify("done", {"run": run})
+    return run
+
+
+def _train_distributed(data: Any, config: TrainConfig, notify: Callable[[str, dict[str, Any]], None],
+                       started: float) -> Run:
+    """``--distributed``: LightGBM data-parallel on the Ray cluster from a table in parts (``trainlab.distributed``);
+    the same run folder, leaderboard and bundle as a local run come out (no search, no report)."""
+    from trainlab.distributed import as_frame, fit_distributed
+
+    if not isinstance(data, str | Path):
+        raise ConfigError("Option --distributed reads a table in parts on the cluster: give a quoted glob such as "
+                          "'parts/*.parquet' or a folder of Parquet or CSV files, not a DataFrame.")
+    notify("stage", {"name": f"Training LightGBM data-parallel on the Ray cluster ({config.ray})"})
+    fit = fit_distributed(data, config, workers=max(2, config.jobs or 2))
+    folder = _run_folder(config, data)
+    schema = fit.checked.schema
+    details = {"config": config.to_dict(), "data_fingerprint": f"parts:{_data_name(data)}",
+               "metrics": {"ranking_metric": next(iter(fit.validation), ""), "validation": fit.validation,
+                           "test": fit.test_metrics},
+               "extras": {"model_name": "lightgbm_distributed", "distributed": {
+                   "workers": fit.workers, "rows": fit.rows, "first_worker_rows": fit.first_worker_rows,
+                   "seconds": fit.seconds}}}
+    manifest = save_bundle(fit.model, schema, folder / "model", **details)
+    trial = TrialResult(Candidate("lightgbm_distributed", "lightgbm", dict(fit.model.params)), "ok",
+                        metrics=fit.validation, fit_time_s=fit.seconds)
+    run = Run(config=config, folder=folder, schema=schema, findings=fit.checked.findings,
+              split={"kind": "random", "rows": fit.rows}, leaderboard=as_frame(fit),
+              best_model="lightgbm_distributed", test_metrics=fit.test_metrics,
+              predictor=Predictor(fit.model, schema, manifest), trials=[trial],
+              timings={"prepare_s": None, "first_model_s": None, "total_s": time.monotonic() - started})
+    write_run_folder(run, data, manifest.data_fingerprint, next(iter(fit.validation), ""))
     notify("done", {"run": run})
     return run
 
