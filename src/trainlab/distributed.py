@@ -89,11 +89,11 @@ def _fit(ray: Any, files: list[str], config: TrainConfig, workers: int, worker_m
     schema = checked.schema
     if schema.task != "regression":  # every class of the whole table, not only the sample's
         classes = sorted(str(v) for v in data.unique(schema.target) if v is not None and v == v)
-        if classes != [str(c) for c in schema.classes]:
+        if set(classes) != {str(c) for c in schema.classes}:
             raise DataError(f"The first {SCHEMA_ROWS} rows of the parts hold the classes {schema.classes}, the whole "
                             f"table {classes}: shuffle the parts so that every class appears early.")
     preprocessor = build_preprocessor(schema, SPEC.recipe, None, config.seed)
-    preprocessor.fit(make_features(sample, schema), encode_target(sample, schema))
+    preprocessor.fit(make_features(checked.frame, schema), encode_target(checked.frame, schema))
     rest, test = data.train_test_split(TEST_SHARE, shuffle=True, seed=config.seed)
     train, valid = rest.train_test_split(VALID_SHARE / (1 - TEST_SHARE), shuffle=True, seed=config.seed + 1)
     objective = {"regression": "regression", "binary": "binary"}.get(schema.task, "multiclass")
