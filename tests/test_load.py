@@ -179,3 +179,25 @@ def test_zip_without_a_table_and_member_on_a_plain_file(tmp_path: Path) -> None:
     SMALL.to_csv(plain, index=False)
     with pytest.raises(DataError, match=r"--member names a table inside a .zip archive, but '.*t.csv' is not one"):
         load_table(plain, member="t.csv")
+
+
+def test_a_glob_or_a_folder_of_parts_is_one_table(tmp_path) -> None:
+    import pandas as pd
+    import pytest
+
+    from trainlab.data.load import load_table
+    from trainlab.errors import DataError
+
+    whole = pd.DataFrame({"x": range(30), "y": ["a", "b", "c"] * 10})
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(3):
+        whole.iloc[10 * i: 10 * (i + 1)].to_parquet(parts / f"part-{i}.parquet", index=False)
+    assert load_table(str(parts / "*.parquet")).equals(whole)
+    assert load_table(parts).equals(whole)
+    whole.iloc[:5].to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(DataError, match="No file matches"):
+        load_table(str(tmp_path / "nothing-*.parquet"))
+    whole.rename(columns={"x": "z"}).to_parquet(parts / "part-9.parquet", index=False)
+    with pytest.raises(DataError, match="same columns"):
+        load_table(parts)

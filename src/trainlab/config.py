@@ -90,6 +90,8 @@ class TrainConfig:
     out_dir: Path = Path("runs")
     name: str | None = None
     ray: str | None = None
+    distributed: bool = False
+    """With ``ray``: train LightGBM data-parallel on the cluster from a table in parts (``trainlab.distributed``)."""
     sensitive: tuple[str, ...] = ()
     exclude_sensitive: bool = False
     intended_use: str | None = None
@@ -114,6 +116,9 @@ class TrainConfig:
         if self.ray is not None and not (isinstance(self.ray, str) and RAY_ADDRESS.fullmatch(self.ray)):
             problems.append(f"Option --ray must be 'auto' or the HOST:PORT of a Ray cluster's head "
                             f"(e.g. 10.0.0.5:6379), got {self.ray!r}.")
+        if self.distributed and self.ray is None:
+            problems.append("Option --distributed trains on a Ray cluster: give its address too (--ray auto or "
+                            "--ray HOST:PORT; see docs/ray.md).")
         if self.exclude_sensitive and not self.sensitive:
             problems.append("Option --exclude-sensitive needs --sensitive: name the columns to leave out of the "
                             "features and to measure fairness on (e.g. --sensitive sex,age).")

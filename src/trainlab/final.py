@@ -27,6 +27,7 @@ from trainlab.models.missing import with_gap_filling
 from trainlab.models.registry import get_spec
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import EnsembleModel, fold_bag, members_of
+from trainlab.search.sampling import within_time
 from trainlab.search.scheduler import Listener, SearchResult
 from trainlab.search.trial import TrainingData, TrialResult
 
@@ -81,15 +82,19 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes,
                                                      training.weights, config.seed)
     refit_start = time.monotonic()
+    sampled: list[dict[str, Any]] = []
     if bag is not None:
         notify("stage", {"name": f"Averaging the {len(bag.members)} fold models of {best.candidate.name} "
                                  "(no time to refit it) and testing them"})
         inner: Model = bag
     else:
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        inner = refit_model(best, search, training, time.monotonic() + budget.refit_time_left())
+        planned = budget.refit_time_left() / budget.refit_passes
+        inner, sampled = refit_model(best, search, training, time.monotonic() + budget.refit_time_left(), planned)
     model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
+    if sampled:
+        refit["sampled"] = sampled
     if bag is not None:
         refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
                            "that would not fit in the time left")
@@ -104,8 +109,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
             deadline = time.monotonic() + budget.refit_time_left()
-            model = with_gap_filling(calibrated(refit_model(best, search, everything, deadline), calibrator),
-                                     everything.features, config.seed)
+            again, _ = refit_model(best, search, everything, deadline, budget.refit_time_left())
+            model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
     return Final(best, model, scores, threshold, calibration, refit, assessment)
 
@@ -116,14 +121,24 @@ def all_rows(split: Split) -> Split:
     return Split(kind=split.kind, train=everything, test=split.test[:0], folds=[])
 
 
-def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float) -> Model:
+def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float,
+                seconds: float = float("inf")) -> tuple[Model, list[dict[str, Any]]]:
     """The best model refit on all training rows: one family, or every member of the ensemble; families that can
-    stop early stop at ``deadline``."""
+    stop early stop at ``deadline``. Members that were tuned on a sample of the rows (long tables) are given the
+    rounds all rows need, as many as fit ``seconds`` (shared between members; ``search.sampling.within_time``);
+    the second value says, per such member, what it was given."""
     t = training
     parts = members_of(best, search.trials)
-    members = [fit_model(get_spec(m.candidate.family), m.final_params, t.schema, t.features, t.y, t.weights, t.seed,
-                         t.n_jobs, deadline=deadline) for m, _ in parts]
-    return members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
+    members, notes = [], []
+    for m, _ in parts:
+        spec = get_spec(m.candidate.family)
+        params, note = within_time(m, spec, m.final_params, len(t.y), seconds / len(parts))
+        if note is not None:
+            notes.append({"model": m.candidate.name, **note})
+        members.append(fit_model(spec, params, t.schema, t.features, t.y, t.weights, t.seed, t.n_jobs,
+                                 deadline=deadline))
+    model = members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
+    return model, notes
 
 
 def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:

@@ -42,7 +42,7 @@ from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
 from trainlab.search.shape import shape_families
-from trainlab.search.trial import TrainingData, TrialResult
+from trainlab.search.trial import Candidate, TrainingData, TrialResult
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
@@ -112,6 +112,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started,
                     refit_passes=2 if config.refit_full else 1)
 
+    if config.distributed:
+        return _train_distributed(data, config, notify, started)
     notify("stage", {"name": "Loading and checking the data"})
     frame = _load(data, config)
     checked = check_data(frame, config)
@@ -149,6 +151,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     search, refit_cost = _search(executor, training, families, config, budget, folder,
                                  _both(listener, early.on_event), early)
     search.skipped = {**skipped, **search.skipped}
+    checked.findings.extend(sampled_finding(search.trials, len(training.y)))
     final = finish(search, refit_cost, checked, split, training, config, budget, notify,
                    lambda part: training_data(checked, part, config))
     for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
@@ -188,6 +191,49 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     return run
 
 
+def _train_distributed(data: Any, config: TrainConfig, notify: Callable[[str, dict[str, Any]], None],
+                       started: float) -> Run:
+    """``--distributed``: LightGBM data-parallel on the Ray cluster from a table in parts (``trainlab.distributed``);
+    the same run folder, leaderboard and bundle as a local run come out (no search, no report)."""
+    from trainlab.distributed import as_frame, fit_distributed
+
+    if not isinstance(data, str | Path):
+        raise ConfigError("Option --distributed reads a table in parts on the cluster: give a quoted glob such as "
+                          "'parts/*.parquet' or a folder of Parquet or CSV files, not a DataFrame.")
+    notify("stage", {"name": f"Training LightGBM data-parallel on the Ray cluster ({config.ray})"})
+    fit = fit_distributed(data, config, workers=max(2, config.jobs or 2))
+    folder = _run_folder(config, data)
+    schema = fit.checked.schema
+    details = {"config": config.to_dict(), "data_fingerprint": f"parts:{_data_name(data)}",
+               "metrics": {"ranking_metric": next(iter(fit.validation), ""), "validation": fit.validation,
+                           "test": fit.test_metrics},
+               "extras": {"model_name": "lightgbm_distributed", "distributed": {
+                   "workers": fit.workers, "rows": fit.rows, "first_worker_rows": fit.first_worker_rows,
+                   "seconds": fit.seconds}}}
+    manifest = save_bundle(fit.model, schema, folder / "model", **details)
+    trial = TrialResult(Candidate("lightgbm_distributed", "lightgbm", dict(fit.model.params)), "ok",
+                        metrics=fit.validation, fit_time_s=fit.seconds)
+    run = Run(config=config, folder=folder, schema=schema, findings=fit.checked.findings,
+              split={"kind": "random", "rows": fit.rows}, leaderboard=as_frame(fit),
+              best_model="lightgbm_distributed", test_metrics=fit.test_metrics,
+              predictor=Predictor(fit.model, schema, manifest), trials=[trial],
+              timings={"prepare_s": None, "first_model_s": None, "total_s": time.monotonic() - started})
+    write_run_folder(run, data, manifest.data_fingerprint, next(iter(fit.validation), ""))
+    notify("done", {"run": run})
+    return run
+
+
+def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
+    """A finding that says which trials fitted on a sample of the rows, and how large (long tables)."""
+    sizes = [int(t.candidate.params["sample_rows"]) for t in trials if t.candidate.params.get("sample_rows")]
+    if not sizes:
+        return []
+    return [Finding("info", "sampled_trials",
+                    f"{len(sizes)} of {len(trials)} trials fitted on stratified samples of {min(sizes)} to "
+                    f"{max(sizes)} rows (grown with the time left, see large_table); the final model refits on all "
+                    f"{n_rows} training rows (run.json 'refit' says with which rounds).")]
+
+
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
             folder: Path, listener: Listener, early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult], float]]:
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
@@ -218,9 +264,12 @@ class _EarlyModel:
         trial = info.get("trial")
         if self.thread is not None or kind != "trial_end" or trial is None or not trial.ok:
             return
-        # pictures and sound: the trial's own model (one holdout) is saved as it is; refitting a CNN on every row
-        # would train it a second time, beside the search, and past the time limit (a 240 s run took 379 s)
-        kept = trial.fold_models[0] if has_media(self.training.schema) and trial.fold_models else None
+        # the trial's own fold model is saved as it is, at once: for pictures and sound (one holdout) refitting a CNN
+        # on every row would train it a second time, beside the search, and past the time limit (a 240 s run took
+        # 379 s); for a trial on a sample of a long table (search/sampling.py) a refit on every row would take as
+        # long as the trial and more
+        keep = has_media(self.training.schema) or trial.candidate.params.get("sample_rows")
+        kept = trial.fold_models[0] if keep and trial.fold_models else None
         self.thread = threading.Thread(target=self._save, args=(trial, kept), name="trainlab-early-model", daemon=True)
         self.thread.start()
 
@@ -360,6 +409,8 @@ def _data_name(data: Any) -> str:
 
 def _run_folder(config: TrainConfig, data: Any) -> Path:
     stem = Path(str(data)).stem if isinstance(data, str | Path) else "dataframe"
+    if any(c in stem for c in "*?["):  # a glob of parts: the run is named after their folder
+        stem = Path(str(data)).parent.name or "parts"
     name = config.name or f"{stem}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
     folder = config.out_dir / name
     if config.name is not None and (folder / "run.json").exists():

@@ -60,6 +60,10 @@ def train(
     ray: Annotated[str | None, typer.Option(
         help="Run the trials on a Ray cluster: auto (RAY_ADDRESS or the one started on this machine) or HOST:PORT. "
              "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,
+    distributed: Annotated[bool, typer.Option(
+        "--distributed", help="With --ray and a table in parts (a quoted glob 'parts/*.parquet' or a folder): train "
+                              "LightGBM data-parallel on the cluster with Ray Data and Ray Train, so that no machine "
+                              "holds the whole table. See docs/ray.md.")] = False,
     device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
     sensitive: Annotated[str | None, typer.Option(
         help="Columns that describe groups of people (comma-separated, e.g. sex,age): fairness by group is measured "
@@ -120,7 +124,8 @@ def train(
                          group_column=group_column, weight_column=weight_column, stratify=not no_stratify,
                          folds=folds, time_limit=time_limit, max_trials=max_trials, seed=seed, preset=preset,
                          models=models, exclude_models=exclude_models or (), jobs=jobs, refit_full=refit_full,
-                         device=device, out_dir=out_dir, name=name, ray=ray, sensitive=sensitive or (),
+                         device=device, out_dir=out_dir, name=name, ray=ray, distributed=distributed,
+                         sensitive=sensitive or (),
                          exclude_sensitive=exclude_sensitive, intended_use=intended_use, exportable=exportable,
                          member=member)
     mlflow_uri = tracking_before(mlflow)

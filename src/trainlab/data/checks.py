@@ -101,7 +101,7 @@ def _dedupe_columns(frame: pd.DataFrame, findings: list[Finding]) -> pd.DataFram
                                 f"Column name(s) {list_names(sorted(set(which)))} appear more than once; the copies "
                                 "are kept as '<name>.1', '<name>.2'. Rename them in the file so each name is unique.",
                                 which[0]))
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     frame.columns = renamed
     return frame
 
@@ -134,7 +134,7 @@ def _clean_target(frame: pd.DataFrame, target: str, findings: list[Finding]) -> 
 
 
 def _clean_values(frame: pd.DataFrame, target: str, findings: list[Finding]) -> pd.DataFrame:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)
     for name in frame.columns:
         s = frame[name]
         if pd.api.types.is_float_dtype(s):
@@ -149,25 +149,31 @@ def _clean_values(frame: pd.DataFrame, target: str, findings: list[Finding]) -> 
 
 
 def _fix_mixed(s: pd.Series, name: str, findings: list[Finding]) -> pd.Series:
-    non_missing = s.dropna()
-    if non_missing.empty:
+    """A text column as text, a numeric one with a few stray values as numbers. Works on the distinct values
+    (``pd.factorize``), so that a long column costs its distinct values, not its rows (nyc_flights: 1.7 s to 0.1 s)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) == 0:
         return s
-    as_number = pd.to_numeric(non_missing, errors="coerce")
-    share = float(as_number.notna().mean())
+    values = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    counts = np.bincount(codes[codes >= 0], minlength=len(values))
+    numeric = pd.to_numeric(values, errors="coerce").notna().to_numpy()
+    share = float(counts[numeric].sum() / counts.sum())
     if 0.9 <= share < 1:
-        bad = non_missing[as_number.isna()]
+        stray = int(counts[~numeric].sum())
+        first = values[~numeric].iloc[0]  # factorize keeps the order of first appearance
         findings.append(Finding("warning", "mixed_types",
-                                f"Column '{name}' is numeric except {len(bad)} values such as {bad.iloc[0]!r}; "
+                                f"Column '{name}' is numeric except {stray} values such as {first!r}; "
                                 "those are treated as missing. Fix them in the file if they mean something.", name))
         return pd.to_numeric(s, errors="coerce")
-    if 0 < share < 0.9 and non_missing.map(type).nunique() > 1:
+    if 0 < share < 0.9 and values.map(type).nunique() > 1:
         findings.append(Finding("warning", "mixed_types",
                                 f"Column '{name}' mixes numbers and text ({share:.0%} numbers); it is treated as "
                                 "categorical.", name))
     if share == 1:
         return pd.to_numeric(s, errors="coerce")
     # any NaN stays missing (a NaN other than np.nan itself, e.g. from assigning None, too)
-    return s.astype(object).where(s.notna(), np.nan).map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+    texts = np.array([str(v) for v in values] + [np.nan], dtype=object)
+    return pd.Series(texts[codes], index=s.index, name=s.name, dtype=object)
 
 
 def _target_errors(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> list[str]:

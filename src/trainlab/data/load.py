@@ -1,5 +1,6 @@
-"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines (each also compressed or in a zip), a folder of
-class subfolders (of pictures, clips or .txt files), or take a pandas DataFrame."""
+"""Read a table from CSV/TSV, Parquet, Excel, JSON / JSON lines (each also compressed or in a zip), from parts (a glob
+pattern, or a folder of Parquet or CSV files), a folder of class subfolders (of pictures, clips or .txt files), or
+take a pandas DataFrame."""
 
 from __future__ import annotations
 
@@ -34,8 +35,11 @@ def load_table(source: str | Path | pd.DataFrame, member: str | None = None,
     directory) and read like that folder; ``frame.attrs["unpacked"]`` then says from where to where.
     """
     if isinstance(source, pd.DataFrame):
-        frame = source.copy()
+        frame = source.copy(deep=False)  # copy-on-write (pandas 3): shares the data until a column changes
         where = "the DataFrame"
+    elif (parts := table_parts(source)) is not None:
+        where = f"'{source}'"
+        frame = _read_parts(str(source), parts)
     else:
         path = Path(source)
         where = f"'{path}'"
@@ -55,6 +59,41 @@ def load_table(source: str | Path | pd.DataFrame, member: str | None = None,
         )
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+PART_KINDS = ("parquet", "csv")
+
+
+def table_parts(source: str | Path) -> list[Path] | None:
+    """The files of one table written in parts: those a glob pattern matches (``'parts/*.parquet'``), or the Parquet
+    or CSV files of a folder that holds no subfolders (a folder of class subfolders is labelled files). None when
+    ``source`` is neither."""
+    text = str(source)
+    if any(c in text for c in "*?["):
+        root = Path(text).anchor or "."
+        pattern = str(Path(text).relative_to(root)) if Path(text).is_absolute() else text
+        return sorted(p for p in Path(root).glob(pattern) if p.is_file())
+    path = Path(source)
+    if not path.is_dir() or any(p.is_dir() for p in path.iterdir()):
+        return None
+    files = sorted(p for p in path.iterdir() if FORMATS.get(p.suffix.lower()) in PART_KINDS)
+    return files or None
+
+
+def _read_parts(source: str, parts: list[Path]) -> pd.DataFrame:
+    """Parts of one table, read in order (by name) and stacked; every part must have the first one's columns."""
+    if not parts:
+        raise DataError(f"No file matches '{source}'. Check the pattern (quote it, so that the shell leaves it to "
+                        "trainlab: 'parts/*.parquet').")
+    frames: list[pd.DataFrame] = []
+    for part in parts:
+        frame = _read_file(part, None)
+        if frames and list(frame.columns) != list(frames[0].columns):
+            raise DataError(f"Part '{part}' of '{source}' has the columns {list(frame.columns)[:8]}, the first "
+                            f"part '{parts[0]}' {list(frames[0].columns)[:8]}: the parts of one table need the same "
+                            "columns in the same order.")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
 def _read_folder(folder: Path) -> pd.DataFrame:

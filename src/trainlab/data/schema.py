@@ -65,7 +65,7 @@ class Schema:
 
     def check_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows for prediction, checked against the training columns: missing ones are an error, extras ignored."""
-        frame = frame.copy()
+        frame = frame.copy(deep=False)
         frame.columns = [str(c) for c in frame.columns]
         missing = [c.name for c in self.features if c.name not in frame.columns]
         if missing:

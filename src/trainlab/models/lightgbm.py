@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, FIT_DEADLINE, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "lightgbm.txt"
 CLASSES_FILE = "lightgbm_classes.json"
@@ -26,9 +27,10 @@ class LightGBMModel(BoosterAdapter):
         cls = lgb.LGBMRegressor if self.task == "regression" else lgb.LGBMClassifier
         self.model_ = cls(random_state=self.seed, n_jobs=self.n_jobs, verbose=-1, **(self.params or {}))
         categorical = [i for i, dtype in enumerate(features.dtypes) if np.issubdtype(dtype, np.integer)]
-        watch: dict[str, Any] = {}
+        watch: dict[str, Any] = {"callbacks": _until_deadline(FIT_DEADLINE.get())}
         if eval_set is not None:
-            watch = {"eval_set": [eval_set], "callbacks": [lgb.early_stopping(ROUNDS_PATIENCE, verbose=False)]}
+            watch = {"eval_set": [eval_set],
+                     "callbacks": [lgb.early_stopping(ROUNDS_PATIENCE, verbose=False), *watch["callbacks"]]}
         self.model_.fit(features, y, sample_weight=sample_weight, categorical_feature=categorical or "auto", **watch)
         self.booster_ = self.model_.booster_
         if self.task != "regression":
@@ -40,6 +42,21 @@ class LightGBMModel(BoosterAdapter):
 
     def predict_proba(self, features: Any) -> np.ndarray:
         return np.asarray(self.model_.predict_proba(features))
+
+
+def _until_deadline(deadline: float | None) -> list[Any]:
+    """A callback that stops adding trees at ``deadline`` (``FIT_DEADLINE``): a refit planned to fit the time
+    left (search/sampling.py) never runs far past it when the machine is slower than measured."""
+    if deadline is None or deadline == float("inf"):
+        return []
+    import lightgbm as lgb
+
+    def stop(env: Any) -> None:
+        if env.iteration > 0 and time.monotonic() > deadline:
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+    stop.order = 40  # type: ignore[attr-defined]
+    return [stop]
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:

@@ -21,9 +21,12 @@ from dataclasses import replace
 from typing import Any
 
 from trainlab.errors import ConfigError, MissingDependencyError
+from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.executor import GRACE_S
 from trainlab.search.trial import Candidate, TrainingData, TrialResult, run_trial
 
+BUILT_IN = frozenset(REGISTRY)
+"""The families trainlab registers on import: every worker has them; others travel with their trials."""
 TASK_NAME = "trainlab_trial"  # the worker's process title while it runs a trial: ray::trainlab_trial
 BASE_MEMORY = 256 * 2**20  # what a worker with trainlab's libraries loaded needs before it fits anything
 MEMORY_PER_DATA = 8  # a trial holds a few copies of the features (fold slices, encoded matrices, the model)
@@ -32,8 +35,12 @@ START_HINT = ("Start one with 'ray start --head' on the head machine (it prints 
               "or --ray auto on a machine of the cluster.")
 
 
-def _trial_task(candidate: Candidate, data: TrainingData, seconds_left: float, prune: float | None) -> TrialResult:
-    """Runs on a cluster worker; the driver's deadline arrives as seconds left (clocks differ between machines)."""
+def _trial_task(candidate: Candidate, data: TrainingData, seconds_left: float, prune: float | None,
+                families: dict[str, ModelSpec] | None = None) -> TrialResult:
+    """Runs on a cluster worker; the driver's deadline arrives as seconds left (clocks differ between machines).
+    ``families`` are the ones registered at run time on the driver (a test's slow fake, a user's own family)."""
+    for key, spec in (families or {}).items():
+        REGISTRY.setdefault(key, spec)
     return run_trial(candidate, data, time.monotonic() + seconds_left, prune)
 
 
@@ -50,6 +57,7 @@ class RayExecutor:
             self.workers = jobs if jobs > 1 else cpus
             self.memory = _memory_per_trial(data, self.ray)
             self.data_ref: Any = self.ray.put(replace(data, n_jobs=self.cpus_per_trial))
+            self.families = {k: s for k, s in REGISTRY.items() if k not in BUILT_IN}
         except BaseException:
             self.close()
             raise
@@ -58,7 +66,8 @@ class RayExecutor:
 
     def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
         seconds = deadline - time.monotonic()
-        refs = [self.task.remote(c, self.data_ref, seconds, p) for c, p in zip(candidates, prune_worse_than, strict=True)]
+        refs = [self.task.remote(c, self.data_ref, seconds, p, self._family_of(c))
+                for c, p in zip(candidates, prune_worse_than, strict=True)]
         timeout = None if seconds == float("inf") else max(0.0, seconds) + GRACE_S
         _, pending = self.ray.wait(refs, num_returns=len(refs), timeout=timeout)
         for ref in pending:
@@ -74,6 +83,11 @@ class RayExecutor:
             except self.ray.exceptions.RayError as exc:
                 results.append(TrialResult(candidate, "failed", error=_failure_reason(exc, self.ray)))
         return results
+
+    def _family_of(self, candidate: Candidate) -> dict[str, ModelSpec] | None:
+        """The candidate's family when it was registered at run time (workers know the built-in ones)."""
+        spec = self.families.get(candidate.family)
+        return {candidate.family: spec} if spec is not None else None
 
     def close(self) -> None:
         """Let go of the data and disconnect; the cluster itself keeps running (it is the user's)."""

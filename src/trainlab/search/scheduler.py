@@ -5,18 +5,19 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import ModelSpec, text_chars, with_text
+from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
 from trainlab.search.budget import Budget
 from trainlab.search.cost import predict_seconds
 from trainlab.search.ensemble import Selection, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
+from trainlab.search.sampling import LONG_TUNE_SHARE, MAX_SHRINK, REFIT_SHARE, grown_size, refit_seconds
 from trainlab.search.stacking import stack_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
@@ -79,6 +80,7 @@ class Scheduler:
         self.notify = listener or (lambda kind, info: None)
         self.journal = journal
         self.named = set(named or ())  # families the user asked for by name: never left out by the preset
+        self.tuners: dict[str, FamilyTuner] = {}
         self.result = SearchResult(class_balance=class_balance(data.y, data.schema.task, data.schema.classes))
         if journal is not None:  # a resumed run starts from every trial that finished before
             self.result.trials = [t for t in journal.load() if t.candidate.family != "ensemble"]
@@ -98,7 +100,12 @@ class Scheduler:
                 chosen.append(spec.for_task(self.data.schema.task))
         cheap = [s for s in chosen if s.cost <= BALANCED_MAX_COST] or chosen
         try:
-            if self.budget.max_trials is None and self.budget.time_limit is not None and portfolio.applies(self.data):
+            if self._sampling(chosen):  # long tables: the cheap families are tuned before the costly ones start
+                self._defaults(cheap)
+                self._balanced(cheap)
+                self._tune(cheap, stop_below=(1 - LONG_TUNE_SHARE) * self.budget.remaining())
+                self._defaults(chosen)
+            elif self.budget.max_trials is None and self.budget.time_limit is not None and portfolio.applies(self.data):
                 candidates = portfolio.portfolio_candidates(chosen)
                 self._run_all(candidates[:BALANCED_AFTER])
                 self._balanced(chosen)
@@ -155,7 +162,12 @@ class Scheduler:
             batch, pending = fitting[: self.executor.workers], fitting[self.executor.workers:]
             self._run_batch(batch, [None] * len(batch))
 
-    def _tune(self, families: list[ModelSpec]) -> None:
+    def _sampling(self, families: list[ModelSpec]) -> bool:
+        """Whether trials fit on samples (a long table, search/shape.py) under a time limit."""
+        return self.budget.time_limit is not None and any(s.defaults.get("sample_rows") for s in families)
+
+    def _tune(self, families: list[ModelSpec], stop_below: float = 0.0) -> None:
+        """Tune the best families until the budget is spent, or until fewer than ``stop_below`` seconds are left."""
         if self.budget.exhausted():
             return
         by_score = sorted((t for t in self.result.trials if t.ok and t.candidate.family in {s.key for s in families}),
@@ -166,15 +178,19 @@ class Scheduler:
         for key in top:
             if not specs[key].space:
                 continue
+            if key in self.tuners:  # tuned before (long tables tune the cheap families first): go on with it
+                tuners.append(self.tuners[key])
+                continue
             storage = self.journal.storage_url if self.journal else None
             tuner = FamilyTuner(specs[key], self.data.seed, self.data.metric.greater_is_better, storage)
             tuner.seed_with([t for t in self.result.trials if t.candidate.family == key])
             tuner.first_fold_scores = [t.fold_scores[0] for t in self.result.trials
                                        if t.candidate.family == key and t.candidate.source == "tuned" and t.fold_scores]
+            self.tuners[key] = tuner
             tuners.append(tuner)
         unlimited = self.budget.time_limit is None and self.budget.max_trials is None
         turn = itertools.cycle(tuners)
-        while tuners and not self.budget.exhausted():
+        while tuners and not self.budget.exhausted() and self.budget.remaining() > stop_below:
             if unlimited and all(t.count >= self.plan.trials_per_family for t in tuners):
                 return
             affordable = [t for t in tuners if self._expected_time(t.spec.key) < self.budget.remaining()]
@@ -220,6 +236,7 @@ class Scheduler:
         self.notify("trial_end", {"trial": trial, "elapsed": self.budget.elapsed()})
 
     def _run_batch(self, batch: list[Candidate], prune: list[float | None]) -> list[TrialResult]:
+        batch = [self._sized(c) for c in batch]
         for c in batch:
             self.notify("trial_start", {"name": c.name, "elapsed": self.budget.elapsed()})
         results = self.executor.run(batch, self._deadline(batch), prune)
@@ -244,6 +261,14 @@ class Scheduler:
             deadline = min(deadline, time.monotonic() + share * max(0.0, self.budget.remaining(first=self._first())))
         return deadline
 
+    def _sized(self, candidate: Candidate) -> Candidate:
+        """A candidate that fits on a sample (long tables) with the sample grown to the time left (search/sampling)."""
+        if not candidate.params.get("sample_rows") or not self.data.folds:
+            return candidate
+        earlier = [t for t in self.result.trials if t.candidate.family == candidate.family and t.ok]
+        rows = grown_size(earlier[-1] if earlier else None, len(self.data.folds[0][0]), self.budget.remaining())
+        return replace(candidate, params={**candidate.params, "sample_rows": rows})
+
     def _first(self) -> bool:
         """Whether no trial has succeeded yet: the next ones may then take longer (``Budget.remaining``)."""
         return not any(t.ok for t in self.result.trials)
@@ -266,8 +291,9 @@ class Scheduler:
         return max(times, default=0.0)
 
     def predicted_time(self, candidate: Candidate) -> float | None:
-        """Seconds the cost model expects this candidate's trial to take here (None: no model, or no time limit)."""
-        if self.budget.time_limit is None:
+        """Seconds the cost model expects this candidate's trial to take here (None: no model, no time limit, or a
+        candidate that plans itself to a share of the time left, the CNN on pictures and sound)."""
+        if self.budget.time_limit is None or candidate.params.get("budget_share"):
             return None
         shape = {"rows": len(self.data.y), "columns": self.data.features.shape[1],
                  "classes": self.data.context.n_classes,
@@ -278,17 +304,25 @@ class Scheduler:
         """Seconds to refit a trial's configuration on all training rows (once per refit pass); a trial that fitted
         on a sample of the rows (``sample_rows``) takes proportionally longer on all of them."""
         sampled = trial.candidate.params.get("sample_rows")
-        fold_rows = len(self.data.y) * (1 - 1 / max(len(self.data.folds), 2))
-        # boosters refit with a fixed round count and no validation rows: on nyc_flights (20,000 sampled of 210,000
-        # fold rows) LightGBM's refit took 1.7 times a sampled fold's measured fit time, about (rows ratio) ** 0.2
-        growth = max(1.0, fold_rows / sampled) ** 0.2 if sampled else 1.0
-        return self.budget.refit_passes * REFIT_GROWTH * growth * trial.fit_time_s
+        if sampled and trial.candidate.family != "ensemble":
+            booster = refit_seconds(trial, get_spec(trial.candidate.family), trial.final_params, len(self.data.y))
+            if booster is not None:  # a booster's refit adapts its rounds to the time left (search/sampling.py)
+                cost = self.budget.refit_passes * booster
+                return min(cost, self._refit_cap()) if cost <= MAX_SHRINK * self._refit_cap() else cost
+            return self.budget.refit_passes * REFIT_GROWTH * max(1.0, len(self.data.y) / sampled) * trial.fit_time_s
+        return self.budget.refit_passes * REFIT_GROWTH * trial.fit_time_s
+
+    def _refit_cap(self) -> float:
+        """Seconds the refits of sampled boosters are planned to take at most (``REFIT_SHARE`` of the limit)."""
+        return REFIT_SHARE * self.budget.time_limit if self.budget.time_limit is not None else float("inf")
 
     def _refit_estimate(self) -> float:
         """Seconds to refit the likely final model (the three best trials) on all training rows."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
-        return sum(self.refit_cost(t) for t in ok if not t.candidate.params.get("budget_share"))
+        total = sum(self.refit_cost(t) for t in ok if not t.candidate.params.get("budget_share"))
+        sampled = any(t.candidate.params.get("sample_rows") for t in ok)
+        return min(total, self._refit_cap()) if sampled else total
 
 
 def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:

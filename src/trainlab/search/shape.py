@@ -22,6 +22,7 @@ from dataclasses import replace
 
 from trainlab.data.checks import Finding
 from trainlab.models.registry import ModelSpec, Param
+from trainlab.search.sampling import SAMPLE_MIN
 from trainlab.search.trial import TrainingData
 
 WIDE_MIN_COLUMNS = 300
@@ -29,9 +30,9 @@ SCREEN_MIN = 20
 """The screen keeps at least this many columns, else as many as there are training rows (at most 1,000)."""
 SCREEN_MAX = 1000
 LARGE_ROWS = 50_000
-SAMPLE_ROWS = 20_000
-"""On a long table every trial fits its folds on a stratified sample of this many rows; the final model refits on
-all of them."""
+SAMPLE_ROWS = SAMPLE_MIN
+"""On a long table the first trial of each family fits its folds on a stratified sample of this many rows; later
+trials on a sample grown with the time left (search/sampling.py); the final model refits on all of them."""
 MEDIA_SAMPLE_ROWS = 5_000
 MEDIA_NETWORK_SHARE = 0.85
 MEDIA_LR = 2e-3
@@ -63,9 +64,12 @@ def for_large(families: list[ModelSpec], n_rows: int) -> tuple[list[ModelSpec], 
     ordered = [replace(s, defaults={**s.defaults, "sample_rows": SAMPLE_ROWS})
                for s in boosters + [s for s in families if s not in boosters]]
     return ordered, (f"Large table ({n_rows} training rows): the boosting families ({', '.join(s.key for s in boosters)}) "
-                     f"run first, the others after them; every trial fits its folds on a stratified sample of "
-                     f"{SAMPLE_ROWS} of their rows (all validation rows are scored) so that more of them fit in the "
-                     "budget, and the final model refits on all training rows.")
+                     f"run first, the others after them. Trials fit on a stratified sample of the rows (all "
+                     f"validation rows are scored) so that more of them fit in the budget: {SAMPLE_ROWS} rows for "
+                     "each family's first, then as many as let a trial take a fifth of the time left (a fit's "
+                     "cost measured on the family's last sample, grown like rows ** 1.8). The final model refits "
+                     "on all training rows, a booster with the rounds all rows need or, when those would not fit the "
+                     "time left, fewer at a proportionally higher learning rate.")
 
 
 def for_media(families: list[ModelSpec], n_rows: int) -> tuple[list[ModelSpec], str | None]:

@@ -15,6 +15,12 @@ from trainlab.data.split import Fold
 from trainlab.evaluate.metrics import Context, Metric, compute_metrics, is_better
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import get_spec
+from trainlab.search.sampling import rounds_for
+
+EARLY_STOP_ROWS = 50_000
+"""Validation rows a trial on a sample watches for early stopping, at most (or as many as it fits on): on a
+3-million-row table a fold's 480,000 validation rows, scored after every round, made the first trial miss a 60 s
+limit; all validation rows are still predicted and scored once."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ class TrialResult:
     fold_scores: list[float] = field(default_factory=list)
     refit_params: dict[str, Any] | None = None
     fold_models: list[Any] | None = None
+    rounds: float | None = None
+    """Boosters: the mean round count the folds stopped at, on ``fit_rows`` rows each (the refit's cost model)."""
+    fit_rows: int | None = None
 
     @property
     def final_params(self) -> dict[str, Any]:
@@ -117,17 +126,21 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     fit_s = predict_s = 0.0
     fold_scores: list[float] = []
     rounds: list[float] = []
+    stopped: list[int] = []
     models = []
+    sampled = bool(candidate.params.get("sample_rows"))
     for i, (fit_rows, valid_rows) in enumerate(data.folds):
         # stop when the next fold, as long as the ones before, would end past the deadline
         if time.monotonic() + ((fit_s + predict_s) / i if i else 0.0) > deadline:
             return TrialResult(candidate, "failed", error=f"time limit reached after {i} of {len(data.folds)} folds",
                                fit_time_s=fit_s, predict_time_s=predict_s, fold_scores=fold_scores)
-        fitted = _sampled(fit_rows, data, candidate.params.get("sample_rows"))
+        fitted = sample_of(fit_rows, data, candidate.params.get("sample_rows"))
         weights = data.weights[fitted] if data.weights is not None else None
         try:
             t0 = time.perf_counter()
-            valid = (data.features.iloc[valid_rows], data.y[valid_rows])
+            # a sampled trial stops early on at most EARLY_STOP_ROWS validation rows (all of them are scored)
+            watched = sample_of(valid_rows, data, max(EARLY_STOP_ROWS, len(fitted))) if sampled else valid_rows
+            valid = (data.features.iloc[watched], data.y[watched])
             model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fitted], data.y[fitted],
                               weights, data.seed, data.n_jobs, valid=valid, deadline=deadline)
             t1 = time.perf_counter()
@@ -141,8 +154,9 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
         fit_s += t1 - t0
         predict_s += t2 - t1
         models.append(model)
-        if model.best_rounds is not None:  # more rows in the refit need proportionally more rounds
-            rounds.append(model.best_rounds * len(data.y) / len(fit_rows))
+        if model.best_rounds is not None:  # more rows in the refit need more rounds (search/sampling.py)
+            rounds.append(rounds_for(model.best_rounds, len(fitted), len(data.y), sampled))
+            stopped.append(model.best_rounds)
         if i == 0 and len(data.folds) > 1 and prune_worse_than is not None \
                 and not is_better(fold_scores[0], prune_worse_than, data.metric):
             return TrialResult(candidate, "pruned", score=fold_scores[0], fit_time_s=fit_s, predict_time_s=predict_s,
@@ -157,10 +171,11 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
     refit = {**candidate.params, spec.rounds_param: max(1, round(float(np.mean(rounds))))} if rounds else None
     return TrialResult(candidate, "ok", score=score, metrics=metrics, fit_time_s=fit_s / n,
                        predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit,
-                       fold_models=models if spec.bag else None)
+                       fold_models=models if spec.bag else None, rounds=float(np.mean(stopped)) if stopped else None,
+                       fit_rows=len(fitted))
 
 
-def _sampled(rows: np.ndarray, data: TrainingData, size: int | None) -> np.ndarray:
+def sample_of(rows: np.ndarray, data: TrainingData, size: int | None) -> np.ndarray:
     """``size`` of ``rows``, stratified by class for classification (all of them when there are fewer)."""
     if size is None or len(rows) <= size:
         return rows
