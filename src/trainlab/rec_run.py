@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -111,9 +111,15 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
     if final is None:
         raise DataError("Every recommender trial failed: " + "; ".join(f"{t.name}: {t.error}" for t in trials[:5]))
     best, model, result = final
-    state = RecommenderState(family=best.family, params=best.params, model=model, users=inter.users,
-                             items=inter.items, history=test_task.fit_matrix, seen=test_task.seen,
-                             popularity=test_task.popularity, columns={**inter.columns, "positive": config.positive})
+    tested_state = RecommenderState(family=best.family, params=best.params, model=model, users=inter.users,
+                                    items=inter.items, history=test_task.fit_matrix, seen=test_task.seen,
+                                    popularity=test_task.popularity,
+                                    columns={**inter.columns, "positive": config.positive})
+    # The bundle scores from every interaction, the test ones too: a user is never offered an item they already
+    # have, and families that score from a history (EASE, item kNN) use all of it. The fitted model is the tested one.
+    every = np.ones(len(inter.user), dtype=bool)
+    state = replace(tested_state, history=inter.matrix(every), seen=inter.matrix(every, positive_only=False),
+                    popularity=np.asarray((inter.matrix(every) > 0).sum(axis=0), dtype=np.float32).ravel())
     data_fingerprint = fingerprint(frame)
     details: dict[str, Any] = {"config": config.to_dict(), "data_fingerprint": data_fingerprint,
                "metrics": {"ranking_metric": f"{RANKING_METRIC}@{config.k}", "validation": best.metrics,
@@ -124,7 +130,7 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
                        leaderboard=leaderboard, best_model=best.name, test_metrics=result.summary,
                        recommender=Recommender(state, manifest), trials=trials, skipped=skipped,
                        timings={"total_s": budget.elapsed()})
-    _write_run_folder(run, data, data_fingerprint, _insights(inter, split, result, run.recommender, config))
+    _write_run_folder(run, data, data_fingerprint, _insights(inter, split, result, Recommender(tested_state), config))
     notify("stage", {"name": "Writing report.html"})
     write_recommend_report(folder)
     run.timings["total_s"] = budget.elapsed()
