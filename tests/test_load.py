@@ -66,7 +66,8 @@ def test_semicolon_csv_with_decimal_commas_in_quotes_keeps_columns(tmp_path: Pat
         (lambda d: _write(d / "empty.csv", b""), r"is empty \(0 bytes\)"),
         (lambda d: _write(d / "blank.csv", b"\n\n\n"), r"has no columns"),
         (lambda d: _write(d / "header.csv", b"a,b,c\n"), r"has no data rows \(0 rows, 3 columns\)"),
-        (lambda d: d, r"holds no picture or sound files"),
+        # an empty folder (a folder holding Parquet or CSV files is a table in parts)
+        (lambda d: (d / "nothing").mkdir() or d / "nothing", r"holds no picture or sound files"),
         (lambda d: _write(d / "table.docx", b"hello"), r"extension '\.docx'.*Use \.csv"),
         (lambda d: _write(d / "binary.csv", b"PK\x03\x04\x00\x00binary"), r"looks binary, not a text CSV"),
         (lambda d: _write(d / "ragged.csv", b"a,b\n1,2\n3,4,5,6\n"), r"not a consistent table.*may be truncated"),

@@ -207,7 +207,7 @@ REGISTRY["sleepy"] = ModelSpec(key="sleepy", names={"default": "Sleepy"}, tasks=
                                build=lambda task, params, seed, n_jobs: Sleepy(), defaults={}, cost=0)
 run = trainlab.train(sys.argv[1], target="y", out_dir=sys.argv[2], ray=sys.argv[3], time_limit=float(sys.argv[4]),
                      models=["linear", "sleepy"], jobs=2, folds=3, report=False)
-print(json.dumps({"total_s": run.timings["total_s"], "errors": [t.error for t in run.trials if not t.ok],
+print(json.dumps({"total_s": run.timings["total_s"], "errors": [t.error for t in run.trials if t.status == "failed"],
                   "skipped": list(run.skipped.values()), "ok": [t.candidate.name for t in run.trials if t.ok]}))
 """
 

@@ -131,3 +131,12 @@ def test_a_run_reports_every_test_metric_with_its_interval_and_the_fold_spread(b
     assert binary_run.validation_spread["fold_sd"] >= 0
     metric = binary_run.validation_spread["metric"]
     assert f"val_{metric}_fold_sd" in binary_run.leaderboard.columns
+
+
+def test_many_test_rows_draw_fewer_resamples_so_memory_stays_bounded() -> None:
+    from trainlab.evaluate.uncertainty import MAX_CELLS, MIN_RESAMPLES, RESAMPLES, resample_counts
+
+    assert resample_counts(np.zeros(1000, dtype=int), "binary").shape == (RESAMPLES, 1000)
+    counts = resample_counts(np.arange(50_000) % 2, "binary")
+    assert counts.shape == (MAX_CELLS // 50_000, 50_000) and counts.size <= MAX_CELLS
+    assert resample_counts(np.arange(1_000_000) % 2, "binary").shape[0] == MIN_RESAMPLES

@@ -61,7 +61,8 @@ def load_table(source: str | Path | pd.DataFrame, member: str | None = None,
     return frame
 
 
-PART_KINDS = ("parquet", "csv")
+PART_SUFFIXES = (".parquet", ".pq", ".csv", ".tsv")
+"""Files a folder of parts is made of (not .txt: a flat folder of .txt files is documents, not a table)."""
 
 
 def table_parts(source: str | Path) -> list[Path] | None:
@@ -76,7 +77,7 @@ def table_parts(source: str | Path) -> list[Path] | None:
     path = Path(source)
     if not path.is_dir() or any(p.is_dir() for p in path.iterdir()):
         return None
-    files = sorted(p for p in path.iterdir() if FORMATS.get(p.suffix.lower()) in PART_KINDS)
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in PART_SUFFIXES)
     return files or None
 
 

@@ -18,11 +18,19 @@ from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.evaluate.resampled import BATCH
 
 RESAMPLES = 1000
+MAX_CELLS = 20_000_000
+MIN_RESAMPLES = 200
 LEVEL = 0.95
 
 
 def resample_counts(y: np.ndarray, task: str, resamples: int = RESAMPLES, seed: int = 0) -> np.ndarray:
-    """How often each row is drawn in each resample (resamples x rows); stratified by class unless regression."""
+    """How often each row is drawn in each resample (resamples x rows); stratified by class unless regression.
+
+    On many test rows fewer resamples are drawn, so that the matrix holds at most ``MAX_CELLS`` counts (160 MB; at
+    least ``MIN_RESAMPLES``): 1,000 resamples of the 600,000 test rows of a 3-million-row table took several GB
+    in each of the few copies the metrics make, and ran the machine out of memory. Intervals on that many rows
+    are narrow, and 200 resamples place their ends well enough."""
+    resamples = min(resamples, max(MIN_RESAMPLES, MAX_CELLS // max(1, len(y))))
     if task != "regression":
         return stratified_counts(y, resamples, seed)
     n = len(y)

@@ -25,8 +25,6 @@ from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.executor import GRACE_S
 from trainlab.search.trial import Candidate, TrainingData, TrialResult, run_trial
 
-BUILT_IN = frozenset(REGISTRY)
-"""The families trainlab registers on import: every worker has them; others travel with their trials."""
 TASK_NAME = "trainlab_trial"  # the worker's process title while it runs a trial: ray::trainlab_trial
 BASE_MEMORY = 256 * 2**20  # what a worker with trainlab's libraries loaded needs before it fits anything
 MEMORY_PER_DATA = 8  # a trial holds a few copies of the features (fold slices, encoded matrices, the model)
@@ -57,7 +55,6 @@ class RayExecutor:
             self.workers = jobs if jobs > 1 else cpus
             self.memory = _memory_per_trial(data, self.ray)
             self.data_ref: Any = self.ray.put(replace(data, n_jobs=self.cpus_per_trial))
-            self.families = {k: s for k, s in REGISTRY.items() if k not in BUILT_IN}
         except BaseException:
             self.close()
             raise
@@ -85,8 +82,9 @@ class RayExecutor:
         return results
 
     def _family_of(self, candidate: Candidate) -> dict[str, ModelSpec] | None:
-        """The candidate's family when it was registered at run time (workers know the built-in ones)."""
-        spec = self.families.get(candidate.family)
+        """The candidate's family, sent with it: a family registered at run time (a test's slow fake, a user's own)
+        is unknown to the workers, and one of trainlab's own travels as a few references (a worker keeps its own)."""
+        spec = REGISTRY.get(candidate.family)
         return {candidate.family: spec} if spec is not None else None
 
     def close(self) -> None:
