@@ -84,7 +84,7 @@ def test_a_long_table_is_searched_on_growing_samples_and_refit_on_every_row(tmp_
     monkeypatch.setattr(shape, "LARGE_ROWS", 1000)
     monkeypatch.setattr(shape, "SAMPLE_ROWS", 500)
     monkeypatch.setattr(sampling, "SAMPLE_MIN", 500)
-    run = trainlab.train(make_binary(n=3000), target="outcome", time_limit=12, models=("lightgbm", "linear"),
+    run = trainlab.train(make_binary(n=3000), target="outcome", time_limit=20, models=("lightgbm", "linear"),
                          out_dir=tmp_path, report=False, jobs=1)
     record = json.loads((run.folder / "run.json").read_text())
     codes = {f["code"]: f["message"] for f in record["findings"]}
