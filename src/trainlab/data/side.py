@@ -63,9 +63,10 @@ def read_item_features(frame: pd.DataFrame, item_column: str | None, kind: str =
             continue
         vocabulary = sorted({t for row in tokens for t in row})
         if len(vocabulary) > FREE_TEXT * len(frame):
+            kinds = "genres" if kind == "item" else "segments"
             findings.append(Finding("info", "free_text_feature", f"{kind.title()} feature {column!r} has {len(vocabulary)} "
                                     f"distinct words for {len(frame)} {kind}s: free text, left out of the {kind} "
-                                    "similarities. Fix: give it as categories (e.g. genres) if it describes kinds.",
+                                    f"similarities. Fix: give it as categories (e.g. {kinds}) if it describes kinds.",
                                     str(column)))
             continue
         index = {t: j for j, t in enumerate(vocabulary)}
