@@ -205,6 +205,9 @@ class RecommendConfig:
     name: str | None = None
     item_features: str | None = None
     """A table of the items' side features (``data.side``), read by the families that use them (hybrid_knn)."""
+    user_features: str | None = None
+    """A table of the users' side features (``data.side``): users unknown at training who are listed there get the
+    items of the users most like them by features (cold start) instead of the most popular items."""
 
     def __post_init__(self) -> None:
         problems = self.budget.problems()

@@ -26,7 +26,7 @@ from trainlab.config import RecommendConfig, make_recommend_config
 from trainlab.data.checks import Finding
 from trainlab.data.interactions import Interactions, InteractionSplit, check_interactions, split_interactions
 from trainlab.data.load import fingerprint, load_table
-from trainlab.data.side import read_item_features
+from trainlab.data.side import ItemFeatures, read_item_features, read_user_features
 from trainlab.errors import DataError
 from trainlab.evaluate.ranking import RANKING_METRIC, RankingResult, by_activity
 from trainlab.models.recbase import RecommenderBase
@@ -81,6 +81,7 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
     frame = load_table(data)
     inter = check_interactions(frame, config)
     features = _item_features(inter, config)
+    users_side = _user_features(inter, config)
     split = split_interactions(inter, config)
     if not split.test.any() or not (split.valid & inter.positive).any():
         raise DataError("No user has enough interactions to hold some out for validation and test (each needs at "
@@ -114,7 +115,9 @@ def train_recommender(data: pd.DataFrame | str | Path, config: RecommendConfig |
     tested_state = RecommenderState(family=best.family, params=best.params, model=model, users=inter.users,
                                     items=inter.items, history=test_task.fit_matrix, seen=test_task.seen,
                                     popularity=test_task.popularity,
-                                    columns={**inter.columns, "positive": config.positive})
+                                    columns={**inter.columns, "positive": config.positive},
+                                    user_feature_ids=users_side.ids if users_side else None,
+                                    user_features=users_side.matrix if users_side else None)
     # The bundle scores from every interaction, the test ones too: a user is never offered an item they already
     # have, and families that score from a history (EASE, item kNN) use all of it. The fitted model is the tested one.
     every = np.ones(len(inter.user), dtype=bool)
@@ -152,6 +155,22 @@ def _item_features(inter: Interactions, config: RecommendConfig) -> sparse.csr_m
                                   f"{len(side.ids)} items ({len(cold)} without interactions join the catalogue); "
                                   "read by the hybrid_knn family.", None))
     return side.aligned(inter.items)
+
+
+def _user_features(inter: Interactions, config: RecommendConfig) -> ItemFeatures | None:
+    """The users' side features (kept in the bundle): a user unknown at training who is listed there is
+    recommended the items of the users most like them by features; None without them."""
+    if not config.user_features:
+        return None
+    side = read_user_features(load_table(config.user_features), inter.columns.get("user"))
+    known = set(inter.users)
+    cold = sum(u not in known for u in side.ids)
+    inter.findings.extend(side.findings)
+    inter.findings.append(Finding("info", "user_features", f"User features: {', '.join(side.columns)} of "
+                                  f"{len(side.ids)} users ({cold} without interactions); a user unknown at training "
+                                  "who is listed there gets the items of the 50 users most like them by features "
+                                  "instead of the most popular items.", None))
+    return side
 
 
 def _task(inter: Interactions, fit_rows: np.ndarray, target_rows: np.ndarray, config: RecommendConfig,

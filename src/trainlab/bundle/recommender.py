@@ -36,6 +36,9 @@ class RecommenderState:
     seen: sparse.csr_matrix
     popularity: np.ndarray
     columns: dict[str, Any]
+    user_feature_ids: list[str] | None = None
+    """The users listed in ``--user-features`` (ids as text), rows of ``user_features``; None without them."""
+    user_features: sparse.csr_matrix | None = None
 
 
 def save_recommender(state: RecommenderState, folder: Path, **details: Any) -> Manifest:
@@ -53,6 +56,12 @@ def save_recommender(state: RecommenderState, folder: Path, **details: Any) -> M
             for part in ("data", "indices", "indptr"):
                 np.save(tmp / f"{name}.{part}.npy", np.asarray(getattr(matrix, part)), allow_pickle=False)
         np.save(tmp / "popularity.npy", np.asarray(state.popularity, dtype=np.float32), allow_pickle=False)
+        if state.user_features is not None and state.user_feature_ids is not None:
+            (tmp / "user_features.json").write_text(json.dumps(state.user_feature_ids), encoding="utf-8")
+            matrix = sparse.csr_matrix(state.user_features, dtype=np.float32)
+            for part in ("data", "indices", "indptr"):
+                np.save(tmp / f"user_features.{part}.npy", np.asarray(getattr(matrix, part)), allow_pickle=False)
+            np.save(tmp / "user_features.shape.npy", np.asarray(matrix.shape, dtype=np.int64), allow_pickle=False)
         manifest = Manifest(task=TASK, target=str(state.columns.get("item")), classes=[], positive_class=None,
                             schema=dict(state.columns), versions=library_versions(),
                             members=[{"family": state.family, "params": state.params, "weight": 1.0}], **details)
@@ -92,11 +101,18 @@ def load_recommender(folder: str | Path) -> tuple[Manifest, RecommenderState]:
                                                   for p in ("data", "indices", "indptr")), shape=(len(users), len(items)))
                     for name in MATRICES}
         popularity = np.load(folder / "popularity.npy", allow_pickle=False)
+        feature_ids, user_features = None, None
+        if (folder / "user_features.json").is_file():
+            feature_ids = [str(u) for u in json.loads((folder / "user_features.json").read_text(encoding="utf-8"))]
+            shape = tuple(int(n) for n in np.load(folder / "user_features.shape.npy", allow_pickle=False))
+            user_features = sparse.csr_matrix(tuple(np.load(folder / f"user_features.{p}.npy", allow_pickle=False)
+                                                    for p in ("data", "indices", "indptr")), shape=shape)
     except (OSError, ValueError, TypeError, json.JSONDecodeError) as exc:
         raise BundleError(f"The recommender in '{folder}' could not be read ({exc}); use the original or retrain.") \
             from exc
     model = spec.load(folder / "model", TASK)
     state = RecommenderState(family=family, params=dict(manifest.members[0].get("params", {})), model=model,
                              users=users, items=items, history=matrices["history"], seen=matrices["seen"],
-                             popularity=popularity, columns=dict(manifest.schema))
+                             popularity=popularity, columns=dict(manifest.schema),
+                             user_feature_ids=feature_ids, user_features=user_features)
     return manifest, state

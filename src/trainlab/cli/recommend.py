@@ -95,7 +95,11 @@ def recommend(
     if user is not None:
         table = model.recommend_many([user], k, exclude_seen=not include_seen)
         if not model.knows(user) and not model.folded.positives.get(user):
-            err.print(f"[yellow]User {escape(user)} was not seen in training: the most popular items are listed.[/]")
+            if model.listed_by_features(user):
+                err.print(f"[yellow]User {escape(user)} was not seen in training: the items of the users most like "
+                          "them by their side features (--user-features) are listed.[/]")
+            else:
+                err.print(f"[yellow]User {escape(user)} was not seen in training: the most popular items are listed.[/]")
         _print(table if output is not None else table.drop(columns="user"), output)
         return
     frame = load_table(users)  # type: ignore[arg-type]
@@ -105,7 +109,11 @@ def recommend(
     table = model.recommend_many(ids.tolist(), k, exclude_seen=not include_seen)
     unknown = sum(not model.knows(u) and not model.folded.positives.get(u) for u in ids)
     if unknown:
-        err.print(f"[yellow]{unknown} users were not seen in training: they get the most popular items.[/]")
+        listed = sum(not model.knows(u) and not model.folded.positives.get(u) and model.listed_by_features(u)
+                     for u in ids)
+        err.print(f"[yellow]{unknown} users were not seen in training: they get the most popular items"
+                  + (f", except {listed} listed in the user features, who get those of the users most like them" if listed
+                     else "") + ".[/]")
     _print(table, output)
 
 

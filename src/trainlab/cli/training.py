@@ -36,6 +36,10 @@ def train(
         "--item-features", help="--task recommend: a table of the items' side features (id, genre, year, ...), read "
                                 "by the hybrid_knn family; items listed there without interactions can be recommended.")
     ] = None,
+    user_features: Annotated[Path | None, typer.Option(
+        "--user-features", help="--task recommend: a table of the users' side features (id, age, country, ...); a user "
+                                "unknown at training listed there gets the items of the users most like them.")
+    ] = None,
     split: Annotated[str, typer.Option(
         help="--task recommend: auto (by time with --time-column), time or random.")] = "auto",
     metric: Annotated[str | None, typer.Option(help="Metric that ranks models (default: roc_auc, log_loss, rmse).")] = None,
@@ -103,6 +107,7 @@ def train(
                    "max_trials": max_trials, "seed": seed, "models": models, "exclude_models": exclude_models or (),
                    "jobs": jobs, "out_dir": out_dir, "name": name,
                    "item_features": str(item_features) if item_features else None,
+                   "user_features": str(user_features) if user_features else None,
                    **({"test_size": test_size} if test_size else {})}
         rec_run = train_recommend(data, options, (ctx.obj or {}).get("started"), as_json)
         if register:

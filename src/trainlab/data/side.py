@@ -1,5 +1,6 @@
-"""Item side features for recommenders (``--item-features items.csv``): a table with one row per item, its id
-in the training's item column (or in its first column) and other columns that describe it.
+"""Side features for recommenders (``--item-features items.csv``, ``--user-features users.csv``): a table with
+one row per item (or user), its id in the training's item (user) column or in its first column, and other columns
+that describe it. Users' features are encoded the same way (``read_user_features``).
 
 Each column becomes tokens: numbers fall into five quantile bins ('year=q3'); text is split on spaces and
 ``| , ;`` into tokens ('class=Comedy'). A text column with about as many distinct tokens as items (titles,
@@ -44,8 +45,13 @@ class ItemFeatures:
         return sparse.csr_matrix(sparse.diags((rows >= 0).astype(np.float32)) @ picked)
 
 
-def read_item_features(frame: pd.DataFrame, item_column: str | None) -> ItemFeatures:
-    """Encode an item features table (see the module's description)."""
+def read_user_features(frame: pd.DataFrame, user_column: str | None) -> ItemFeatures:
+    """Encode a user features table like an item features table (rows are users)."""
+    return read_item_features(frame, user_column, kind="user")
+
+
+def read_item_features(frame: pd.DataFrame, item_column: str | None, kind: str = "item") -> ItemFeatures:
+    """Encode an item features table (see the module's description); ``kind`` names the rows in messages."""
     id_column = item_column if item_column in frame.columns else str(frame.columns[0])
     ids = frame[id_column].map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
     frame = frame[ids.notna()].drop_duplicates(subset=[id_column], keep="last")
@@ -57,9 +63,10 @@ def read_item_features(frame: pd.DataFrame, item_column: str | None) -> ItemFeat
             continue
         vocabulary = sorted({t for row in tokens for t in row})
         if len(vocabulary) > FREE_TEXT * len(frame):
-            findings.append(Finding("info", "free_text_feature", f"Item feature {column!r} has {len(vocabulary)} "
-                                    f"distinct words for {len(frame)} items: free text, left out of the item "
-                                    "similarities. Fix: give it as categories (e.g. genres) if it describes kinds.",
+            kinds = "genres" if kind == "item" else "segments"
+            findings.append(Finding("info", "free_text_feature", f"{kind.title()} feature {column!r} has {len(vocabulary)} "
+                                    f"distinct words for {len(frame)} {kind}s: free text, left out of the {kind} "
+                                    f"similarities. Fix: give it as categories (e.g. {kinds}) if it describes kinds.",
                                     str(column)))
             continue
         index = {t: j for j, t in enumerate(vocabulary)}
@@ -70,8 +77,9 @@ def read_item_features(frame: pd.DataFrame, item_column: str | None) -> ItemFeat
         blocks.append(normalize(block @ sparse.diags(idf.astype(np.float32))))
         used.append(str(column))
     if not blocks:
-        raise DataError("The item features table has no usable column besides the ids (numbers or categories): "
-                        "give columns such as genre, brand or year.")
+        example = "genre, brand or year" if kind == "item" else "age, country or plan"
+        raise DataError(f"The {kind} features table has no usable column besides the ids (numbers or categories): "
+                        f"give columns such as {example}.")
     matrix = normalize(sparse.hstack(blocks).tocsr()).astype(np.float32)
     return ItemFeatures(ids=ids.tolist(), matrix=sparse.csr_matrix(matrix), columns=used, findings=findings)
 

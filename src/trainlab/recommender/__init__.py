@@ -24,9 +24,13 @@ from trainlab.errors import ConfigError, DataError, did_you_mean
 from trainlab.evaluate.ranking import top_k
 from trainlab.recommender.folding import Folded, new_item_scores
 
+NEIGHBORS = 50
+"""How many known users most like a cold user by side features vote for their items."""
+
 
 class Recommender:
-    """Ranks items for users from a fitted family; a user unknown at training gets the most popular items."""
+    """Ranks items for users from a fitted family; a user unknown at training gets the most popular items, or
+    with ``--user-features`` the items of the users most like them by features."""
 
     def __init__(self, state: RecommenderState, manifest: Manifest | None = None) -> None:
         self.state = state
@@ -34,6 +38,7 @@ class Recommender:
         self.user_index = {u: i for i, u in enumerate(state.users)}
         self.item_index = {it: i for i, it in enumerate(state.items)}
         self.folded = Folded()
+        self._feature_rows: tuple[dict[str, int], np.ndarray, sparse.csr_matrix] | None = None
 
     @classmethod
     def load(cls, folder: str | Path) -> Recommender:
@@ -137,7 +142,44 @@ class Recommender:
         for rows, fresh in ((known & ~refresh & has_history, False), (refresh & has_history, True)):
             if rows.any():
                 scores[rows] = model.score(index[rows], history[rows], refresh=fresh)
+        cold = ~known & ~(refresh & has_history)
+        if cold.any() and self.state.user_features is not None:
+            for r in np.flatnonzero(cold):
+                by_features = self.feature_scores(users[r])
+                if by_features is not None:
+                    scores[r] = by_features
         return scores, seen
+
+    def listed_by_features(self, user: Any) -> bool:
+        """Whether a user unknown at training is scored from the users' side features (``--user-features``)."""
+        ids = self.state.user_feature_ids
+        return ids is not None and not self.knows(user) and self.feature_scores(str(user)) is not None
+
+    def feature_scores(self, user: str, neighbors: int = NEIGHBORS) -> np.ndarray | None:
+        """Scores for a user unknown at training from the users' side features (``--user-features``): the
+        positive interactions of the ``neighbors`` known users most like them (cosine of the feature rows), each
+        weighted by that likeness, plus a trace of popularity to break ties; None if the user is not listed."""
+        if self.state.user_features is None or self.state.user_feature_ids is None:
+            return None
+        if self._feature_rows is None:
+            row_of = {u: r for r, u in enumerate(self.state.user_feature_ids)}
+            rows = np.array([row_of.get(u, -1) for u in self.state.users], dtype=np.int64)
+            listed = np.flatnonzero(rows >= 0)  # training users that have features
+            self._feature_rows = (row_of, listed, self.state.user_features[rows[listed]].tocsr())
+        row_of, listed, known_features = self._feature_rows
+        row = row_of.get(user)
+        if row is None or not len(listed):
+            return None
+        likeness = np.asarray((known_features @ self.state.user_features[row].T).todense()).ravel()
+        top = np.argsort(-likeness, kind="stable")[:neighbors]
+        top = top[likeness[top] > 0]
+        if not len(top):
+            return None
+        weights = sparse.diags(likeness[top].astype(np.float32))
+        liked = (self.state.history[listed[top]] > 0).astype(np.float32)
+        votes = np.asarray((weights @ liked).sum(axis=0), dtype=np.float32).ravel()
+        popularity = self.state.popularity.astype(np.float32)
+        return votes + 1e-3 * popularity / max(float(popularity.max()), 1.0)
 
     def _histories(self, users: list[str], folded: Folded) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
         """Each user's positive history and seen items (rows of zeros for unknown users), plus folded-in ones."""

@@ -43,6 +43,8 @@ def _answer(model: Recommender, user: str, k: int, exclude_seen: bool,
     answer: dict[str, Any] = {"user": user, "known": model.knows(user), "model": model.family,
                               "items": [{"rank": rank + 1, "item": item, "score": score}
                                         for rank, (item, score) in enumerate(ranked)]}
+    if not answer["known"] and not recent:
+        answer["cold_start"] = "user_features" if model.listed_by_features(user) else "popularity"
     if recent:
         unknown = sorted({i for i in recent if i not in model.item_index})
         answer["folded_in"] = len(set(recent))
@@ -62,7 +64,9 @@ def build_router(model: Recommender) -> APIRouter:
     @router.get("/recommend", tags=["recommend"])
     def recommend(user: Annotated[str, Query(description="The user's id, as in the training data.")], k: K = 10,
                   exclude_seen: bool = True) -> dict[str, Any]:
-        """The user's top k items (rank, item, score); a user unseen in training gets the most popular items."""
+        """The user's top k items (rank, item, score); a user unseen in training gets the most popular items, or
+        the items of the users most like them when the model was trained with ``--user-features`` listing them
+        (``cold_start`` says which)."""
         return _answer(model, user, k, exclude_seen)
 
     @router.post("/recommend", tags=["recommend"])
