@@ -98,3 +98,12 @@ def test_a_trial_budget_keeps_each_family_default_first_and_no_portfolio(tmp_pat
                          report=False)
     assert [t.candidate.source for t in run.trials[:2]] == ["default", "default"]
     assert "portfolio" not in {t.candidate.source for t in run.trials}
+
+
+def test_a_table_much_longer_than_the_portfolio_was_learned_on_runs_each_default_first(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(portfolio, "learned_rows", lambda: 50)  # 240 training rows > 2 x 50
+    run = trainlab.train(_table(), target="y", time_limit=8, models=("linear", "decision_tree"), out_dir=tmp_path,
+                         report=False)
+    assert run.trials[0].candidate.source == "default"
+    assert "portfolio" not in {t.candidate.source for t in run.trials}
