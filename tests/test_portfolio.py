@@ -46,11 +46,18 @@ def test_portfolio_candidates_run_every_family_once_at_least_and_name_the_portfo
 
 def test_greedy_selection_picks_the_configuration_that_covers_what_the_chosen_ones_miss() -> None:
     table = {"a": {"x": 0.0, "y": 1.0, "z": 0.4}, "b": {"x": 1.0, "y": 0.0, "z": 0.4}, "c": {"x": 0.0, "y": 1.0, "z": 0.4}}
-    configs = {c: {"id": c, "family": "f", "params": {}, "mean_s": 1.0} for c in "xyz"}
+    configs = {c: {"id": c, "family": "f", "params": {}, "cost": {d: 1.0 for d in "abc"}} for c in "xyz"}
     assert greedy(table, configs, size=5) == ["x", "y"]  # z never lowers the best error once x and y are in
     rows = {r["dataset"]: r for r in leave_one_out(table, configs, size=5, firsts=(1,))}
     assert rows["b"]["in_1"] == 1.0 and rows["b"]["lodo_1"] == 1.0  # without b, x alone still leads
     assert rows["a"]["lodo_1"] == 0.4  # without a, b and c disagree on x and y: the compromise z comes first
+
+
+def test_greedy_selection_weighs_what_a_configuration_gains_against_what_it_costs() -> None:
+    table = {"a": {"slow": 0.0, "fast": 0.1}, "b": {"slow": 0.0, "fast": 0.1}}
+    configs = {"slow": {"id": "slow", "family": "f", "params": {}, "cost": {"a": 10.0, "b": 10.0}},
+               "fast": {"id": "fast", "family": "f", "params": {}, "cost": {"a": 1.0, "b": 1.0}}}
+    assert greedy(table, configs, size=5) == ["fast", "slow"]  # nearly as good at a tenth of the time comes first
 
 
 def test_the_cost_model_expects_more_rows_to_take_longer(monkeypatch: pytest.MonkeyPatch) -> None:
