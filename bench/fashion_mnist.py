@@ -58,6 +58,7 @@ def main() -> None:
                      args.test_rows, args.seed)
     import trainlab
     from trainlab.data.load import load_table
+    from trainlab.data.split import media_valid_size
 
     started = time.monotonic()
     run = trainlab.train(train_dir, target="label", time_limit=args.time_limit, models=tuple(args.models.split(",")),
@@ -74,7 +75,8 @@ def main() -> None:
     pace = None
     if history is not None:
         epochs = json.loads(history.read_text())["epochs"]
-        fitted = run.split["train_rows"] * 0.8  # the trial fits on 80 %: its holdout is the early-stopping set
+        # the trial fits on the rows outside its holdout, which is the early-stopping set
+        fitted = run.split["train_rows"] * (1 - media_valid_size(run.split["train_rows"]))
         pace = [round(fitted / e["seconds"]) for e in epochs]
     print(json.dumps({"train_images": args.train_rows, "test_images": len(rows), "time_limit_s": args.time_limit,
                       "run_seconds": round(seconds, 1), "best_model": run.best_model,

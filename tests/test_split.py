@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from trainlab.config import SplitConfig
 from trainlab.data.schema import infer_schema
-from trainlab.data.split import LARGE_DATA_ROWS, make_split
+from trainlab.data.split import LARGE_DATA_ROWS, MEDIA_VALID_ROWS, make_split, media_valid_size
 from trainlab.errors import DataError
 
 
@@ -109,3 +111,15 @@ def test_large_data_gets_one_validation_split_of_the_same_kind() -> None:
     train = frame.iloc[s.train].reset_index(drop=True)
     fit, valid = s.folds[0]
     assert train["when"].iloc[valid].min() > train["when"].iloc[fit].max()
+
+
+def test_pictures_and_sound_hold_out_a_fifth_but_at_most_media_valid_rows() -> None:
+    """The CNN is kept as its trial trained it, so its holdout is capped: 5,000 rows of Fashion-MNIST's 57,000."""
+    assert media_valid_size(1_000) == pytest.approx(0.2)
+    assert media_valid_size(57_000) * 57_000 == pytest.approx(MEDIA_VALID_ROWS)
+    frame = pd.DataFrame({"picture": [f"{i}.png" for i in range(40_000)], "y": np.arange(40_000) % 2})
+    schema = infer_schema(frame, "y")
+    schema.columns = [replace(c, role="image") if c.name == "picture" else c for c in schema.columns]
+    s = make_split(frame, schema, SplitConfig(), 0)
+    (fit, valid), = s.folds
+    assert len(valid) == MEDIA_VALID_ROWS and len(fit) == len(s.train) - MEDIA_VALID_ROWS
