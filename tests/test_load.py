@@ -194,8 +194,8 @@ def test_a_glob_or_a_folder_of_parts_is_one_table(tmp_path) -> None:
     parts.mkdir()
     for i in range(3):
         whole.iloc[10 * i: 10 * (i + 1)].to_parquet(parts / f"part-{i}.parquet", index=False)
-    assert load_table(str(parts / "*.parquet")).equals(whole)
-    assert load_table(parts).equals(whole)
+    assert load_table(str(parts / "*.parquet")).astype(whole.dtypes).equals(whole)  # read in compact types
+    assert load_table(parts).astype(whole.dtypes).equals(whole)
     whole.iloc[:5].to_csv(tmp_path / "other.csv", index=False)
     with pytest.raises(DataError, match="No file matches"):
         load_table(str(tmp_path / "nothing-*.parquet"))

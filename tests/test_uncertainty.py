@@ -133,10 +133,14 @@ def test_a_run_reports_every_test_metric_with_its_interval_and_the_fold_spread(b
     assert f"val_{metric}_fold_sd" in binary_run.leaderboard.columns
 
 
-def test_many_test_rows_draw_fewer_resamples_so_memory_stays_bounded() -> None:
-    from trainlab.evaluate.uncertainty import MAX_CELLS, MIN_RESAMPLES, RESAMPLES, resample_counts
+def test_many_test_rows_draw_fewer_resamples_in_batches_so_memory_stays_bounded() -> None:
+    from trainlab.evaluate.uncertainty import BATCH_CELLS, MAX_CELLS, MIN_RESAMPLES, RESAMPLES, resample_batches
 
-    assert resample_counts(np.zeros(1000, dtype=int), "binary").shape == (RESAMPLES, 1000)
-    counts = resample_counts(np.arange(50_000) % 2, "binary")
-    assert counts.shape == (MAX_CELLS // 50_000, 50_000) and counts.size <= MAX_CELLS
-    assert resample_counts(np.arange(1_000_000) % 2, "binary").shape[0] == MIN_RESAMPLES
+    def shapes(n: int) -> list[tuple[int, int]]:
+        return [counts.shape for counts in resample_batches(np.arange(n) % 2, "binary")]
+
+    assert shapes(1000) == [(RESAMPLES, 1000)]
+    assert sum(rows for rows, _ in shapes(50_000)) == MAX_CELLS // 50_000
+    batches = shapes(1_000_000)  # 200 resamples, 5 to a batch
+    assert sum(rows for rows, _ in batches) == MIN_RESAMPLES
+    assert all(rows * n <= BATCH_CELLS for rows, n in batches)

@@ -146,8 +146,10 @@ def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     y = frame[schema.target]
     if schema.task == "regression":
         return y.to_numpy(dtype=float)
-    index = {c: i for i, c in enumerate(schema.classes)}
-    return np.array([index[v] for v in y], dtype=int)
+    codes = pd.Index(schema.classes).get_indexer(y.to_numpy(dtype=object))
+    if (codes < 0).any():
+        raise KeyError(y[codes < 0].iloc[0])
+    return codes.astype(int)
 
 
 def best_trial(search: SearchResult, greater_is_better: bool, affordable: Callable[[TrialResult], bool]) -> TrialResult:

@@ -12,6 +12,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from trainlab.config import TrainConfig
+from trainlab.data.compact import compact_column
 from trainlab.data.media.check import check_media
 from trainlab.data.schema import Schema, infer_schema
 from trainlab.data.text import MAX_TEXT_CHARS
@@ -171,9 +172,10 @@ def _fix_mixed(s: pd.Series, name: str, findings: list[Finding]) -> pd.Series:
                                 "categorical.", name))
     if share == 1:
         return pd.to_numeric(s, errors="coerce")
-    # any NaN stays missing (a NaN other than np.nan itself, e.g. from assigning None, too)
+    # any NaN stays missing (a NaN other than np.nan itself, e.g. from assigning None, too); few distinct texts
+    # are kept as a category, not one object a row (data/compact.py)
     texts = np.array([str(v) for v in values] + [np.nan], dtype=object)
-    return pd.Series(texts[codes], index=s.index, name=s.name, dtype=object)
+    return compact_column(pd.Series(texts[codes], index=s.index, name=s.name, dtype=object))
 
 
 def _target_errors(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> list[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from trainlab.data.archive import is_packed, unpack
+from trainlab.data.compact import compact_frame
 from trainlab.data.folders import read_class_folder
 from trainlab.data.media.files import kind_of
 from trainlab.data.media.folders import read_media_folder
@@ -94,7 +95,8 @@ def _read_parts(source: str, parts: list[Path]) -> pd.DataFrame:
                             f"part '{parts[0]}' {list(frames[0].columns)[:8]}: the parts of one table need the same "
                             "columns in the same order.")
         frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    # parts' categories differ (the stack holds them as text): compacted again
+    return compact_frame(pd.concat(frames, ignore_index=True)) if len(frames) > 1 else frames[0]
 
 
 def _read_folder(folder: Path) -> pd.DataFrame:
@@ -144,12 +146,13 @@ def _read_file(path: Path, member: str | None) -> pd.DataFrame:
 
 
 def _parse(kind: str, path: Path, name: str, raw: bytes | None) -> pd.DataFrame:
-    """Read the table ``name`` (the file ``path`` itself, or the bytes ``raw`` unpacked from it)."""
+    """Read the table ``name`` (the file ``path`` itself, or the bytes ``raw`` unpacked from it); CSV and Parquet
+    tables, the long ones, in compact column types (``data.compact``)."""
     source: Path | io.BytesIO = path if raw is None else io.BytesIO(raw)
     if kind == "csv":
-        return _read_csv(path, name, raw or b"")
+        return compact_frame(_read_csv(path, name, raw or b""))
     if kind == "parquet":
-        return pd.read_parquet(source)
+        return compact_frame(pd.read_parquet(source))
     if kind == "excel":
         return pd.read_excel(source)
     if kind == "jsonl":

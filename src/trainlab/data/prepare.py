@@ -41,9 +41,9 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         if col.role in ("image", "audio"):
             media.append(media_features(s, col.name, col.media))
         elif col.role == "numeric":
-            out[col.name] = pd.to_numeric(s, errors="coerce").astype(float)
+            out[col.name] = as_float(s)
         elif col.role == "boolean":
-            out[col.name] = s.map(lambda v: np.nan if pd.isna(v) else float(str(v).strip().lower() in TRUE_WORDS))
+            out[col.name] = as_flag(s)
         elif col.role == "datetime":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -53,10 +53,30 @@ def make_features(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         elif col.role == "text":
             out[col.name] = clean_texts(s).astype(object)
         else:
-            out[col.name] = s.astype(object).where(s.notna(), np.nan).map(
-                lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)).astype(object)
+            out[col.name] = as_text(s)
     table = pd.DataFrame(out, index=frame.index)
     return pd.concat([table, *media], axis=1) if media else table
+
+
+def as_float(s: pd.Series) -> pd.Series:
+    """Numbers as floats: 32-bit where the column's type holds only values exact in 32 bits (float32, int8, int16:
+    half the memory of a long table's features), 64-bit otherwise; what is not a number is missing."""
+    exact32 = s.dtype in (np.float32, np.int8, np.int16, np.uint8, np.uint16)
+    return pd.to_numeric(s, errors="coerce").astype(np.float32 if exact32 else np.float64)
+
+
+def as_flag(s: pd.Series) -> pd.Series:
+    """Yes/no values as 1.0 and 0.0 (missing: NaN), by their distinct values."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    flags = np.array([float(str(v).strip().lower() in TRUE_WORDS) for v in uniques] + [np.nan])
+    return pd.Series(flags[codes], index=s.index, name=s.name)
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """Categories as text (missing: NaN), by their distinct values, so a long column costs its distinct values."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = np.array([str(v) for v in uniques] + [np.nan], dtype=object)
+    return pd.Series(texts[codes], index=s.index, name=s.name, dtype=object)
 
 
 def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:

@@ -81,7 +81,7 @@ def holdout(frame: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str,
         splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
         train, test = next(splitter.split(positions, groups=groups))
         return np.sort(train), np.sort(test)
-    stratify = frame[schema.target].astype(str).to_numpy() if kind == "stratified" else None
+    stratify = strata(frame[schema.target]) if kind == "stratified" else None
     try:
         train, test = train_test_split(positions, test_size=size, random_state=seed, stratify=stratify)
     except ValueError as exc:
@@ -119,14 +119,23 @@ def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: s
         return list(GroupKFold(n_splits=n).split(positions, groups=groups))
     r = repeats(len(train), kind)
     if kind == "stratified":
-        y = train[schema.target].astype(str)
-        n = max(2, min(n, int(y.value_counts().min())))
+        y = strata(train[schema.target])
+        counts = np.bincount(y)
+        n = max(2, min(n, int(counts[counts > 0].min())))
         if r > 1:
             return list(RepeatedStratifiedKFold(n_splits=n, n_repeats=r, random_state=seed).split(positions, y))
         return list(StratifiedKFold(n_splits=n, shuffle=True, random_state=seed).split(positions, y))
     if r > 1:
         return list(RepeatedKFold(n_splits=n, n_repeats=r, random_state=seed).split(positions))
     return list(KFold(n_splits=n, shuffle=True, random_state=seed).split(positions))
+
+
+def strata(target: pd.Series) -> np.ndarray:
+    """Each row's class as its rank among the classes' texts: the strata of the text labels (as scikit-learn's
+    splitters order them), found from the distinct values rather than by sorting one string a row."""
+    codes, uniques = pd.factorize(target)
+    ranks = np.argsort(np.argsort(np.asarray([str(v) for v in uniques]), kind="stable"), kind="stable")
+    return ranks[codes]
 
 
 def _time_values(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -220,4 +220,4 @@ def _docs(texts: Any) -> list[str]:
 
 def clean_texts(values: pd.Series) -> pd.Series:
     """Texts as strings (missing: empty), each cut to ``MAX_TEXT_CHARS`` characters."""
-    return values.where(values.notna(), "").astype(str).str.slice(0, MAX_TEXT_CHARS)
+    return values.astype(object).where(values.notna(), "").astype(str).str.slice(0, MAX_TEXT_CHARS)

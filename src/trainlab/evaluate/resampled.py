@@ -72,8 +72,9 @@ def _binary_auc(positive: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.nd
     order = np.argsort(score, kind="stable")
     s, pos = score[order], positive[order]
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    wp = np.add.reduceat(w[:, order] * pos, starts, axis=1)
-    wn = np.add.reduceat(w[:, order] * ~pos, starts, axis=1)
+    ordered = w[:, order]
+    wp = np.add.reduceat(ordered * pos, starts, axis=1)
+    wn = np.add.reduceat(ordered, starts, axis=1) - wp
     below = np.cumsum(wn, axis=1) - wn
     return _ratio((wp * (below + 0.5 * wn)).sum(axis=1), wp.sum(axis=1) * wn.sum(axis=1))
 

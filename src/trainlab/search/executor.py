@@ -61,7 +61,9 @@ def _init_worker(data: TrainingData, memory_limit_bytes: int | None, families: d
     for key, spec in families.items():  # families registered at run time reach a spawned worker too
         REGISTRY.setdefault(key, spec)
     if memory_limit_bytes:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)  # a cap this process was started under (ulimit -v) holds
+        cap = memory_limit_bytes if hard == resource.RLIM_INFINITY else min(memory_limit_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
 
 def _ready() -> bool:

@@ -44,7 +44,8 @@ def check_media(frame: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list
                                    f"silent or empty: {list_names(found.silent, SHOWN)}. They are kept; check them.",
                                    col.name, found.silent))
         findings += _duplicates(frame, col.name, found.hashes, schema.target)
-    findings += _few_files(frame, schema)
+    if any(col.role in ("image", "audio") for col in schema.columns):
+        findings += _few_files(frame, schema)
     return frame, findings
 
 

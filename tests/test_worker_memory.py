@@ -1,0 +1,61 @@
+"""Trial workers read the training table from pages they share with the run's process: no worker holds a copy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# In a fresh process: the first search of a process forks its workers (search/executor.py), and this one's tests
+# have run searches already. The worker reads every value of the features, then says how much of the memory
+# that holds them is shared (with the parent that made them) and how much is its own.
+SCRIPT = textwrap.dedent("""
+    import json
+    import numpy as np
+    import pandas as pd
+    from trainlab.data.schema import infer_schema
+    from trainlab.evaluate.metrics import Context, resolve_metric
+    from trainlab.search import executor
+    from trainlab.search.trial import TrainingData
+
+    def holding_pages() -> dict:
+        features = executor._WORKER_DATA.features
+        total = float(sum(features[c].sum() for c in features.columns))  # every value read
+        values = features["x0"].to_numpy()
+        low, high = values.ctypes.data, values.ctypes.data + values.nbytes
+        kb, inside = dict.fromkeys(("Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty"), 0), False
+        for line in open("/proc/self/smaps"):  # the mappings that hold the column's values
+            head = line.split()
+            if "-" in head[0] and not head[0].endswith(":"):
+                start, end = (int(v, 16) for v in head[0].split("-"))
+                inside = start < high and end > low
+            elif inside and head[0].rstrip(":") in kb:
+                kb[head[0].rstrip(":")] += int(head[1])
+        return {"kb": kb, "total": total}
+
+    rng = np.random.default_rng(0)
+    features = pd.DataFrame(rng.normal(size=(400_000, 10)), columns=[f"x{i}" for i in range(10)])  # 32 MB
+    y = rng.normal(size=len(features))
+    schema = infer_schema(features.head(100).assign(y=y[:100]), "y")
+    data = TrainingData(schema=schema, features=features, y=y, weights=None, folds=[], context=Context("regression"),
+                        metric=resolve_metric(None, "regression"), seed=0)
+    pool = executor.ProcessExecutor(data, workers=2)
+    try:
+        print(json.dumps([pool.pool.submit(holding_pages).result() for _ in range(2)]))
+    finally:
+        pool.close()
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+def test_trial_workers_share_the_training_table_instead_of_copying_it() -> None:
+    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for worker in json.loads(done.stdout.strip().splitlines()[-1]):
+        kb = worker["kb"]
+        shared, own = kb["Shared_Clean"] + kb["Shared_Dirty"], kb["Private_Clean"] + kb["Private_Dirty"]
+        assert shared >= 3_000, kb  # the column's 3.2 MB, read in full, sit in the parent's pages
+        assert own < 0.05 * shared, kb
