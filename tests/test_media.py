@@ -143,13 +143,6 @@ def test_sound_becomes_log_mel_frames_and_mfcc_statistics(tmp_path: Path) -> Non
     assert "path_mfcc0_mean" in features.columns
 
 
-def test_spectrogram_frames_are_20_ms_for_most_clips_and_2_s_at_most() -> None:
-    from trainlab.data.media import audio
-
-    assert audio.choose_params([0.5, 1.0, 1.0])["frames"] == 51
-    assert audio.choose_params([10.0])["frames"] == 100
-
-
 def test_silent_clips_are_warned(tmp_path: Path) -> None:
     import soundfile
 
