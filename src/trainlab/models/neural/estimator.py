@@ -48,7 +48,7 @@ class NeuralNetModel:
                  norm: str = "batch", lr: float = 1e-3, weight_decay: float = 1e-2, epochs: int = 60,
                  batch_size: int = 256, optimizer: str = "adamw", schedule: str = "cosine", patience: int = 8,
                  clip_norm: float = 1.0, validation_fraction: float = 0.1, device: str = "auto",
-                 channels: int = 32, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
+                 channels: int = 24, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
                  embed_tokens: int = 256, seed: int = 0, n_jobs: int = 1) -> None:
         self.task = task
         self.width = width
