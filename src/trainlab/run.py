@@ -109,8 +109,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
             raise TypeError("train() needs target='column' or config=TrainConfig(...)")
         config = make_config(target, **options)
     notify: Callable[[str, dict[str, Any]], None] = listener or (lambda kind, info: None)
-    budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started,
-                    refit_passes=2 if config.refit_full else 1)
+    budget = Budget(config.budget.time_limit, config.budget.max_trials, started=started)
 
     if config.distributed:
         return _train_distributed(data, config, notify, started)

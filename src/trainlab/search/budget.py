@@ -23,7 +23,6 @@ class Budget:
     trials_done: int = 0
     reserve_s: float = 0.0
     refit_s: float = 0.0
-    refit_passes: int = 1
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -36,13 +35,15 @@ class Budget:
             return self.time_limit - self.elapsed() - FIRST_KEEP * self.reserve_s
         return self.time_limit - self.elapsed() - self.reserve_s - self.refit_s
 
-    def refit_time_left(self) -> float:
+    def refit_time_left(self, slack: bool = True) -> float:
         """Seconds the final refit may take: what is left of the limit once saving's reserve is set aside (its own
-        reserve plus whatever trials left unspent; less when the last trials overran), plus half of the 10 % the
-        limit may be exceeded by, so that trials that overran a little do not leave only the quickest model."""
+        reserve plus whatever trials left unspent; less when the last trials overran), plus (``slack``) half of the
+        10 % the limit may be exceeded by, so that trials that overran a little do not leave only the quickest
+        model. Optional work (the second refit of --refit-full) gets no slack."""
         if self.time_limit is None:
             return float("inf")
-        return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + REFIT_SLACK * self.time_limit
+        extra = REFIT_SLACK * self.time_limit if slack else 0.0
+        return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + extra
 
     def deadline(self, first: bool = False) -> float:
         """The monotonic clock time by which trials must stop."""

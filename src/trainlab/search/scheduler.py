@@ -301,16 +301,16 @@ class Scheduler:
         return predict_seconds(candidate.family, shape, candidate.params)
 
     def refit_cost(self, trial: TrialResult) -> float:
-        """Seconds to refit a trial's configuration on all training rows (once per refit pass); a trial that fitted
+        """Seconds to refit a trial's configuration on all training rows (the first refit only: the second of
+        --refit-full runs when the measured first says it fits in what is left); a trial that fitted
         on a sample of the rows (``sample_rows``) takes proportionally longer on all of them."""
         sampled = trial.candidate.params.get("sample_rows")
         if sampled and trial.candidate.family != "ensemble":
             booster = refit_seconds(trial, get_spec(trial.candidate.family), trial.final_params, len(self.data.y))
             if booster is not None:  # a booster's refit adapts its rounds to the time left (search/sampling.py)
-                cost = self.budget.refit_passes * booster
-                return min(cost, self._refit_cap()) if cost <= MAX_SHRINK * self._refit_cap() else cost
-            return self.budget.refit_passes * REFIT_GROWTH * max(1.0, len(self.data.y) / sampled) * trial.fit_time_s
-        return self.budget.refit_passes * REFIT_GROWTH * trial.fit_time_s
+                return min(booster, self._refit_cap()) if booster <= MAX_SHRINK * self._refit_cap() else booster
+            return REFIT_GROWTH * max(1.0, len(self.data.y) / sampled) * trial.fit_time_s
+        return REFIT_GROWTH * trial.fit_time_s
 
     def _refit_cap(self) -> float:
         """Seconds the refits of sampled boosters are planned to take at most (``REFIT_SHARE`` of the limit)."""
