@@ -59,3 +59,29 @@ def test_trial_workers_share_the_training_table_instead_of_copying_it() -> None:
         shared, own = kb["Shared_Clean"] + kb["Shared_Dirty"], kb["Private_Clean"] + kb["Private_Dirty"]
         assert shared >= 3_000, kb  # the column's 3.2 MB, read in full, sit in the parent's pages
         assert own < 0.05 * shared, kb
+
+
+# A plain script without an ``if __name__ == "__main__":`` guard: its second search spawns workers, which must not
+# run the script again (before search/executor.py hid it while they started, the run hung with no message).
+UNGUARDED = textwrap.dedent("""
+    import numpy as np
+    import pandas as pd
+    import trainlab
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = np.where(frame["a"] + rng.normal(scale=0.5, size=300) > 0, "yes", "no")
+    for i in range(2):
+        run = trainlab.train(frame, target="y", models=("linear",), max_trials=1, jobs=2, report=False,
+                             out_dir=OUT, name=f"run{i}")
+        print("trained", i, run.best_model, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_an_unguarded_script_can_train_twice(tmp_path) -> None:
+    script = tmp_path / "twice.py"
+    script.write_text(f"OUT = {str(tmp_path / 'runs')!r}\n" + UNGUARDED)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["trained 0 linear", "trained 1 linear"]

@@ -11,7 +11,10 @@ import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import resource
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Protocol
 
 from threadpoolctl import threadpool_limits
@@ -70,6 +73,28 @@ def _ready() -> bool:
     return True
 
 
+@contextmanager
+def _script_hidden() -> Iterator[None]:
+    """Keep spawned workers from running the user's script again: they need trainlab, not the script, and a
+    script without an ``if __name__ == "__main__":`` guard that trains twice would otherwise start a search in
+    every worker while it starts, which hangs the pool (``python -m`` modules alike: their name is hidden too).
+    The script stays visible when a model family was registered from it (its workers must import it to find
+    that family)."""
+    main = sys.modules.get("__main__")
+    own = any(getattr(spec.build, "__module__", None) == "__main__" for spec in REGISTRY.values())
+    if main is None or own:
+        yield
+        return
+    spec, path = main.__dict__.get("__spec__"), main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__spec__ = spec
+        if path is not None:
+            main.__file__ = path
+
+
 def _run_in_worker(candidate: Candidate, deadline_in_s: float, prune_worse_than: float | None) -> TrialResult:
     assert _WORKER_DATA is not None, "worker started without data"
     # BLAS and OpenMP pools would otherwise use every core in every worker: --jobs 2 on 2 cores made a
@@ -89,15 +114,19 @@ class ProcessExecutor:
         self.memory_limit = limit
         global _FORK_IS_SAFE
         self.pool = self._start("fork" if _FORK_IS_SAFE else "spawn")
-        self.pool.submit(_ready).result()  # fork every worker now, before this process starts any thread
         _FORK_IS_SAFE = False
 
     def _start(self, method: str) -> cf.ProcessPoolExecutor:
         """Fork for the first search of this process (instant: no model library has started threads yet); spawn
-        afterwards, since a fork of a process whose OpenMP threads ran (refits, a second search) can hang."""
+        afterwards, since a fork of a process whose OpenMP threads ran (refits, a second search) can hang. Every
+        worker starts now: forks before this process starts any thread, spawns while the script is hidden."""
         context = mp.get_context(method)
-        return cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
+        pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                       initargs=(self.data, self.memory_limit, dict(REGISTRY)))
+        with _script_hidden() if method == "spawn" else nullcontext():
+            for ready in [pool.submit(_ready) for _ in range(self.workers)]:
+                ready.result()
+        return pool
 
     def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
         seconds = deadline - time.monotonic()
