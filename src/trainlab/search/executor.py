@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Protocol
 
 from threadpoolctl import threadpool_limits
@@ -113,25 +113,29 @@ class ProcessExecutor:
         limit = memory_limit_mb * 2**20 if memory_limit_mb else int(0.8 * total / workers)
         self.memory_limit = limit
         global _FORK_IS_SAFE
-        self.pool = self._start("fork" if _FORK_IS_SAFE else "spawn")
+        self.spawns = not _FORK_IS_SAFE
+        self.pool = self._start()
         _FORK_IS_SAFE = False
 
-    def _start(self, method: str) -> cf.ProcessPoolExecutor:
+    def _start(self) -> cf.ProcessPoolExecutor:
         """Fork for the first search of this process (instant: no model library has started threads yet); spawn
-        afterwards, since a fork of a process whose OpenMP threads ran (refits, a second search) can hang. Every
-        worker starts now: forks before this process starts any thread, spawns while the script is hidden."""
-        context = mp.get_context(method)
+        afterwards, since a fork of a process whose OpenMP threads ran (refits, a second search) can hang."""
+        context = mp.get_context("spawn" if self.spawns else "fork")
         pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                       initargs=(self.data, self.memory_limit, dict(REGISTRY)))
-        with _script_hidden() if method == "spawn" else nullcontext():
-            for ready in [pool.submit(_ready) for _ in range(self.workers)]:
-                ready.result()
+        with self._starting():
+            pool.submit(_ready).result()  # fork every worker now, before this process starts any thread
         return pool
+
+    def _starting(self) -> AbstractContextManager[None]:
+        """Around a call that may start workers: spawned ones start on demand, while the script is hidden."""
+        return _script_hidden() if self.spawns else nullcontext()
 
     def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
         seconds = deadline - time.monotonic()
-        futures = [self.pool.submit(_run_in_worker, c, seconds, p)
-                   for c, p in zip(candidates, prune_worse_than, strict=True)]
+        with self._starting():
+            futures = [self.pool.submit(_run_in_worker, c, seconds, p)
+                       for c, p in zip(candidates, prune_worse_than, strict=True)]
         cf.wait(futures, timeout=max(0.0, seconds) + GRACE_S if seconds != float("inf") else None)
         results, broken = [], False
         for candidate, future in zip(candidates, futures, strict=True):
@@ -152,7 +156,8 @@ class ProcessExecutor:
 
     def _restart(self) -> None:
         self.close()
-        self.pool = self._start("spawn")
+        self.spawns = True
+        self.pool = self._start()
 
     def close(self) -> None:
         """Stop the workers now, also one still busy with an overdue or interrupted trial."""
