@@ -89,8 +89,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         inner: Model = bag
     else:
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        inner, sampled = refit_model(best, search, training, time.monotonic() + budget.refit_time_left(),
-                                     budget.refit_time_left())
+        seconds = budget.refit_time_left()
+        inner, sampled = refit_model(best, search, training, time.monotonic() + seconds, seconds)
     model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
     if sampled:
@@ -103,13 +103,13 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
     if config.refit_full and bag is None:  # fold models cannot take in the test rows
         everything = training_for(all_rows(split))
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
-        if needed > budget.refit_time_left(slack=False):
+        spare = budget.refit_time_left(slack=False)
+        if needed > spare:
             refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.1f} s, "
                              "more than the time left")
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
-            deadline = time.monotonic() + budget.refit_time_left(slack=False)
-            again, _ = refit_model(best, search, everything, deadline, budget.refit_time_left(slack=False))
+            again, _ = refit_model(best, search, everything, time.monotonic() + spare, spare)
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
     return Final(best, model, scores, threshold, calibration, refit, assessment)

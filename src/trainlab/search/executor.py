@@ -124,7 +124,7 @@ class ProcessExecutor:
         pool = cf.ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker,
                                       initargs=(self.data, self.memory_limit, dict(REGISTRY)))
         with self._starting():
-            pool.submit(_ready).result()  # fork every worker now, before this process starts any thread
+            pool.submit(_ready).result()  # forked workers all start now, before this process starts any thread
         return pool
 
     def _starting(self) -> AbstractContextManager[None]:
