@@ -37,7 +37,7 @@ class FoldModelsAtTheEnd:
 @pytest.fixture
 def no_time_to_refit(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """Every refit is estimated to take a day, so no refit fits a 60 s limit; one trial runs before that is known."""
-    monkeypatch.setattr(Scheduler, "refit_cost", lambda self, trial: 86_400.0)
+    monkeypatch.setattr(Scheduler, "refit_cost", lambda self, trial, within=None: 86_400.0)
     return {"time_limit": 60, "jobs": 1, "report": False}
 
 

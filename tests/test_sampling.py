@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import pickle
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from trainlab.models.registry import get_spec
-from trainlab.search.sampling import MAX_LEARNING_RATE, SAMPLE_MIN, grown_size, refit_seconds, rounds_for, within_time
+from trainlab.search.budget import Budget
+from trainlab.search.sampling import (
+    MAX_LEARNING_RATE,
+    MIN_ROUNDS,
+    REFIT_SHARE,
+    SAMPLE_MIN,
+    grown_size,
+    refit_seconds,
+    rounds_for,
+    shortest_refit_seconds,
+    within_time,
+)
+from trainlab.search.scheduler import Scheduler, SearchResult
 from trainlab.search.trial import Candidate, TrialResult
 
 
@@ -56,20 +71,65 @@ def test_a_sampled_booster_refit_gets_the_rounds_that_fit_at_a_higher_learning_r
     assert within_time(trial, get_spec("linear"), params, 200_000, 0.1) == (params, None)
 
 
-def test_lightgbm_stops_adding_trees_at_the_fit_deadline() -> None:
-    from trainlab.models.lightgbm import LightGBMModel
+def test_a_sampled_booster_refit_is_worth_making_down_to_the_samples_own_shrinkage() -> None:
+    spec = get_spec("lightgbm")
+    slow = _trial(SAMPLE_MIN, fit_s=1.0, rounds=100.0, lr=0.05)  # 100 x 0.05 = 5: 17 rounds at 0.3, so MIN_ROUNDS
+    needed = refit_seconds(slow, spec, slow.final_params, 200_000)
+    assert needed is not None
+    assert shortest_refit_seconds(slow, spec, slow.final_params, 200_000) == needed * MIN_ROUNDS / 1000
+    fast = _trial(SAMPLE_MIN, fit_s=1.0, rounds=600.0, lr=0.15)  # 600 x 0.15 = 90: 300 rounds at 0.3
+    needed = refit_seconds(fast, spec, fast.final_params, 200_000)
+    assert needed is not None
+    assert abs(shortest_refit_seconds(fast, spec, fast.final_params, 200_000) - needed * 300 / 1000) < 1e-9
+    assert shortest_refit_seconds(_trial(None), spec, slow.final_params, 200_000) is None
+
+
+def test_the_search_and_the_final_choice_plan_a_sampled_booster_refit_alike() -> None:
+    """The search keeps back REFIT_SHARE of the limit for the refit; the final choice refits whenever the shortest
+    worthwhile refit fits in what is left (the two once disagreed: a 3M-row run kept back time for a refit, then
+    averaged the sample's fold models instead)."""
+    scheduler = Scheduler.__new__(Scheduler)
+    scheduler.data = SimpleNamespace(y=np.zeros(200_000))
+    scheduler.budget = Budget(time_limit=60.0)
+    trial = _trial(SAMPLE_MIN, fit_s=1.0, rounds=100.0)
+    other = TrialResult(Candidate("linear", "linear", {}), "ok", score=0.8, fit_time_s=2.0)
+    scheduler.result = SearchResult(trials=[trial, other])
+    spec = get_spec("lightgbm")
+    needed = refit_seconds(trial, spec, trial.final_params, 200_000)
+    shortest = shortest_refit_seconds(trial, spec, trial.final_params, 200_000)
+    assert needed is not None and shortest is not None and shortest < REFIT_SHARE * 60 < needed
+    assert scheduler.refit_cost(trial) == REFIT_SHARE * 60  # planned: the share, since all rounds would not fit
+    assert scheduler.refit_cost(trial, shortest * 1.1) <= shortest * 1.1  # chosen: it adapts to what is left
+    assert scheduler.refit_cost(trial, shortest * 0.9) > shortest * 0.9  # not chosen: too little for a worthy refit
+    ensemble = TrialResult(Candidate("ensemble", "ensemble", {"members": {"lightgbm": 0.5, "linear": 0.5}}), "ok")
+    assert scheduler.refit_cost(ensemble, 100.0) == min(needed, 50.0) + 1.2 * 2.0  # its members' refits
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "catboost"])
+def test_a_booster_stops_adding_trees_at_the_fit_deadline(family: str) -> None:
     from trainlab.models.registry import FIT_DEADLINE
 
+    spec = get_spec(family)
     rng = np.random.default_rng(0)
     x = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
-    y = (x["a"] + rng.normal(size=2000) > 0).astype(int)
-    token = FIT_DEADLINE.set(time.monotonic() - 1)  # already past: one tree, then it stops
+    y = (x["a"] + rng.normal(size=2000) > 0).astype(int).to_numpy()
+    token = FIT_DEADLINE.set(time.monotonic() - 1)  # already past: a tree or two, then it stops
     try:
-        model = LightGBMModel(task="binary", params={"n_estimators": 500}).fit(x, y)
+        late = spec.build("binary", {spec.rounds_param: 500}, 0, 1).fit(x, y)
     finally:
         FIT_DEADLINE.reset(token)
-    assert model.booster_.num_trees() < 5
-    assert LightGBMModel(task="binary", params={"n_estimators": 20}).fit(x, y).booster_.num_trees() == 20
+    assert _trees(late) < 5
+    assert _trees(spec.build("binary", {spec.rounds_param: 20}, 0, 1).fit(x, y)) == 20
+    pickle.dumps(late)  # a fold model travels back from its worker
+
+
+def _trees(model: object) -> int:
+    inner = model.model_  # type: ignore[attr-defined]
+    if hasattr(inner, "booster_"):
+        return int(inner.booster_.num_trees())
+    if hasattr(inner, "get_booster"):
+        return int(inner.get_booster().num_boosted_rounds())
+    return int(inner.tree_count_)
 
 
 def test_a_long_table_is_searched_on_growing_samples_and_refit_on_every_row(tmp_path, monkeypatch) -> None:

@@ -85,3 +85,35 @@ def test_an_unguarded_script_can_train_twice(tmp_path) -> None:
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["trained 0 linear", "trained 1 linear"]
+
+
+# A worker stopped while it sent a large result (a trial that ended just past the time limit, on a long table)
+# leaves half a message in the result pipe: the pool's manager thread waits for the rest, and the interpreter
+# joins that thread at exit. Here the half message is written by hand, as the stopped worker would have.
+HALF_SENT = textwrap.dedent("""
+    import os, struct
+    import numpy as np
+    import pandas as pd
+    from trainlab.data.schema import infer_schema
+    from trainlab.evaluate.metrics import Context, resolve_metric
+    from trainlab.search import executor
+    from trainlab.search.trial import TrainingData
+
+    features = pd.DataFrame({"x": np.arange(100.0)})
+    schema = infer_schema(features.assign(y=np.arange(100.0)), "y")
+    data = TrainingData(schema=schema, features=features, y=np.arange(100.0), weights=None, folds=[],
+                        context=Context("regression"), metric=resolve_metric(None, "regression"), seed=0)
+    pool = executor.ProcessExecutor(data, workers=1)
+    manager = pool.pool._executor_manager_thread
+    writer = pool.pool._result_queue._writer
+    os.write(writer.fileno(), struct.pack("!i", 1_000_000) + b"x" * 1_000)  # 1 MB announced, 1 kB sent
+    pool.close()
+    manager.join(timeout=20)
+    print("manager thread ended" if not manager.is_alive() else "manager thread still waiting", flush=True)
+""")
+
+
+def test_closing_the_pool_ends_its_wait_on_a_half_sent_result() -> None:
+    done = subprocess.run([sys.executable, "-c", HALF_SENT], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip().splitlines()[-1:] == ["manager thread ended"], done.stdout + done.stderr[-2000:]
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -48,7 +48,7 @@ class Final:
     assessment: dict[str, Any]
 
 
-def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], checked: CheckedData, split: Split,
+def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], float], checked: CheckedData, split: Split,
            training: TrainingData, config: TrainConfig, budget: Budget, notify: Listener,
            training_for: Callable[[Split], TrainingData]) -> Final:
     """Pick the best trial whose refit fits the time left, calibrate it, refit it on the training rows, test it
@@ -66,7 +66,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
     time_left = budget.refit_time_left()
 
     def refit_fits(trial: TrialResult) -> bool:
-        return refit_cost(trial) <= time_left
+        return refit_cost(trial, time_left) <= time_left
 
     def bag_fits(trial: TrialResult) -> bool:  # k fold models average well; one model on 80 % of rows less so
         # pictures and sound: a network that used the whole budget is kept as trained rather than dropped
@@ -89,8 +89,9 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult], float], che
         inner: Model = bag
     else:
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
-        seconds = budget.refit_time_left()
-        inner, sampled = refit_model(best, search, training, time.monotonic() + seconds, seconds)
+        # a sampled booster's rounds are planned to end within the limit; the slack is the deadline's backstop
+        deadline, planned = time.monotonic() + budget.refit_time_left(), budget.refit_time_left(slack=False)
+        inner, sampled = refit_model(best, search, training, deadline, planned)
     model = with_gap_filling(calibrated(inner, calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
     if sampled:

@@ -234,7 +234,8 @@ def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
 
 
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
-            folder: Path, listener: Listener, early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult], float]]:
+            folder: Path, listener: Listener,
+            early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult, float], float]]:
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
     threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
     try:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, FIT_DEADLINE, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "catboost.cbm"
 ROUNDS_PATIENCE = 50
@@ -28,6 +29,9 @@ class CatBoostModel(BoosterAdapter):
         self.model_ = _cls(self.task)(random_seed=self.seed, thread_count=self.n_jobs, verbose=0,
                                       allow_writing_files=False, cat_features=cat, **(self.params or {}))
         stop = {"eval_set": eval_set, "early_stopping_rounds": ROUNDS_PATIENCE} if eval_set is not None else {}
+        deadline = FIT_DEADLINE.get()
+        if deadline is not None and deadline != float("inf"):
+            stop["callbacks"] = [_UntilDeadline(deadline)]
         self.model_.fit(features, y, sample_weight=sample_weight, **stop)
         if self.task != "regression":
             self.classes_ = np.asarray(self.model_.classes_)
@@ -38,6 +42,17 @@ class CatBoostModel(BoosterAdapter):
 
     def predict_proba(self, features: Any) -> np.ndarray:
         return np.asarray(self.model_.predict_proba(features))
+
+
+class _UntilDeadline:
+    """Stops adding trees at ``deadline`` (``FIT_DEADLINE``): a refit planned to fit the time left
+    (search/sampling.py) never runs far past it when a round costs more than measured."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def after_iteration(self, info: Any) -> bool:
+        return info.iteration < 1 or time.monotonic() <= self.deadline  # False stops the training
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import CLASS_WEIGHT, BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import CLASS_WEIGHT, FIT_DEADLINE, BoosterAdapter, ModelSpec, Param, register
 
 FILE = "xgboost.ubj"
 CLASSES_FILE = "xgboost_classes.json"
@@ -34,7 +35,7 @@ class XGBoostModel(BoosterAdapter):
         types = ["c" if np.issubdtype(dtype, np.integer) else "q" for dtype in features.dtypes]
         self.model_ = _cls(self.task)(random_state=self.seed, n_jobs=self.n_jobs, tree_method="hist", verbosity=0,
                                       enable_categorical=True, feature_types=types, **stopping,
-                                      **(self.params or {}))
+                                      callbacks=_until_deadline(FIT_DEADLINE.get()), **(self.params or {}))
         if self.task != "regression":
             self.classes_ = np.unique(y)
             y = np.searchsorted(self.classes_, y)
@@ -43,6 +44,7 @@ class XGBoostModel(BoosterAdapter):
                 eval_set = (eval_set[0][keep], np.searchsorted(self.classes_, eval_set[1][keep]))
         watch = {"eval_set": [eval_set], "verbose": False} if eval_set is not None else {}
         self.model_.fit(features, y, sample_weight=sample_weight, **watch)
+        self.model_.set_params(callbacks=None)  # a local class: the fitted model must pickle back from its worker
         return self
 
     def predict(self, features: Any) -> np.ndarray:
@@ -55,6 +57,22 @@ class XGBoostModel(BoosterAdapter):
     def get_booster(self) -> Any:
         """The underlying xgboost Booster (for native TreeSHAP contributions)."""
         return self.model_.get_booster()
+
+
+def _until_deadline(deadline: float | None) -> list[Any] | None:
+    """A callback that stops adding trees at ``deadline`` (``FIT_DEADLINE``): a refit planned to fit the time
+    left (search/sampling.py) never runs far past it when a round costs more than measured."""
+    if deadline is None or deadline == float("inf"):
+        return None
+    import xgboost as xgb
+
+    end = deadline
+
+    class UntilDeadline(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return epoch > 0 and time.monotonic() > end  # True stops the training
+
+    return [UntilDeadline()]
 
 
 def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:

@@ -162,14 +162,15 @@ class ProcessExecutor:
     def close(self) -> None:
         """Stop the workers now, also one still busy with an overdue or interrupted trial."""
         processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        # a worker stopped while it sent a result leaves half a message, which the pool's manager thread would wait
+        # on for ever (and the interpreter joins that thread at exit: a run that hangs after Ctrl-C, or after a
+        # trial stopped at the time limit). With this process's end of the result pipe closed too, the wait ends
+        # in end-of-file once the workers are gone. Read before shutdown(), which drops the queue.
+        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
         for process in processes:
             process.terminate()
         for process in processes:
             process.join(timeout=5)
         self.pool.shutdown(wait=False, cancel_futures=True)
-        # a worker stopped while it sent a result leaves half a message, which the pool's manager thread would wait
-        # on for ever (and the interpreter joins that thread at exit: a run that hangs after Ctrl-C). With this
-        # process's end of the result pipe closed too, the wait ends in end-of-file once the workers are gone.
-        writer = getattr(getattr(self.pool, "_result_queue", None), "_writer", None)
         if writer is not None:
             writer.close()

@@ -14,10 +14,16 @@ from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
 from trainlab.search.budget import Budget
 from trainlab.search.cost import predict_seconds
-from trainlab.search.ensemble import Selection, select_ensemble
+from trainlab.search.ensemble import Selection, members_of, select_ensemble
 from trainlab.search.executor import Executor
 from trainlab.search.journal import TrialJournal
-from trainlab.search.sampling import LONG_TUNE_SHARE, MAX_SHRINK, REFIT_SHARE, grown_size, refit_seconds
+from trainlab.search.sampling import (
+    LONG_TUNE_SHARE,
+    REFIT_SHARE,
+    grown_size,
+    refit_seconds,
+    shortest_refit_seconds,
+)
 from trainlab.search.stacking import stack_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
@@ -300,17 +306,27 @@ class Scheduler:
                  "folds": len(self.data.folds), "fit_rows": len(self.data.folds[0][0]) if self.data.folds else None}
         return predict_seconds(candidate.family, shape, candidate.params)
 
-    def refit_cost(self, trial: TrialResult) -> float:
+    def refit_cost(self, trial: TrialResult, within: float | None = None) -> float:
         """Seconds to refit a trial's configuration on all training rows (the first refit only: the second of
-        --refit-full runs when the measured first says it fits in what is left); a trial that fitted
-        on a sample of the rows (``sample_rows``) takes proportionally longer on all of them."""
+        --refit-full runs when the measured first says it fits in what is left); a trial that fitted on a sample of
+        the rows (``sample_rows``) takes proportionally longer on all of them, and an ensemble the sum of its
+        members' refits. A sampled booster's refit takes the seconds it is given, ``within`` (the time left, for
+        the final choice) or ``REFIT_SHARE`` of the limit (while the search plans), down to its shortest
+        worthwhile refit (``search/sampling.py``)."""
+        if trial.candidate.family == "ensemble":
+            members = members_of(trial, self.result.trials)
+            share = within / len(members) if within is not None else None  # refit_model splits the time evenly
+            return sum(self.refit_cost(m, share) for m, _ in members)
         sampled = trial.candidate.params.get("sample_rows")
-        if sampled and trial.candidate.family != "ensemble":
-            booster = refit_seconds(trial, get_spec(trial.candidate.family), trial.final_params, len(self.data.y))
-            if booster is not None:  # a booster's refit adapts its rounds to the time left (search/sampling.py)
-                return min(booster, self._refit_cap()) if booster <= MAX_SHRINK * self._refit_cap() else booster
-            return REFIT_GROWTH * max(1.0, len(self.data.y) / sampled) * trial.fit_time_s
-        return REFIT_GROWTH * trial.fit_time_s
+        if not sampled:
+            return REFIT_GROWTH * trial.fit_time_s
+        spec, rows = get_spec(trial.candidate.family), len(self.data.y)
+        needed = refit_seconds(trial, spec, trial.final_params, rows)
+        shortest = shortest_refit_seconds(trial, spec, trial.final_params, rows)
+        if needed is None or shortest is None:
+            return REFIT_GROWTH * max(1.0, rows / sampled) * trial.fit_time_s
+        given = self._refit_cap() if within is None else within
+        return min(needed, max(shortest, given))
 
     def _refit_cap(self) -> float:
         """Seconds the refits of sampled boosters are planned to take at most (``REFIT_SHARE`` of the limit)."""
