@@ -5,8 +5,9 @@
 It writes nyc_flights (../shared/datasets) as Parquet parts, starts its own Ray cluster on this machine (a head with
 2 CPUs; then a head and a second node with 1 CPU each, as separate processes), runs ``trainlab train 'parts/*.parquet'
 --ray ADDRESS --distributed`` in a fresh process on each, and stops that cluster, and only it, at the end. Both
-train LightGBM data-parallel on two Ray Train workers. On one 2-core machine this measures the overhead and the
-correctness of the distributed path (the same score either way), not a speed-up: the two nodes share the same cores.
+train LightGBM and XGBoost data-parallel on two Ray Train workers. On one 2-core machine this measures the overhead
+and the correctness of the distributed path (the same score either way), not a speed-up: the two nodes share the
+same cores.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import json, sys, time
 import trainlab
 t0 = time.perf_counter()
 run = trainlab.train(sys.argv[1], target="late", out_dir=sys.argv[2], ray=sys.argv[3], distributed=True)
-print(json.dumps({"wall_s": time.perf_counter() - t0, "test": run.test_metrics,
+print(json.dumps({"wall_s": time.perf_counter() - t0, "test": run.test_metrics, "best": run.best_model,
                   "extras": run.predictor.manifest.extras["distributed"]}))
 """
 
@@ -89,10 +90,14 @@ def main() -> None:
         frame.iloc[i * size: (i + 1) * size].to_parquet(parts / f"part-{i}.parquet", index=False)
     rows = [("1 node, 2 CPUs", run_on([2], parts, work / "one")), ("2 nodes, 1 CPU each", run_on([1, 1], parts,
                                                                                                 work / "two"))]
-    print(f"nyc_flights, {len(frame)} rows in {args.parts} Parquet parts, LightGBM on 2 Ray Train workers")
-    print(f"{'cluster':<22}{'wall s':>8}{'test AUC':>10}{'train rows':>12}{'first worker rows':>19}")
+    print(f"nyc_flights, {len(frame)} rows in {args.parts} Parquet parts, LightGBM and XGBoost on 2 Ray Train workers")
+    print(f"{'cluster':<22}{'wall s':>8}{'LightGBM s':>11}{'AUC':>8}{'XGBoost s':>10}{'AUC':>8}  {'kept':<21}"
+          f"{'train rows':>11}{'first worker rows':>19}")
     for name, r in rows:
-        print(f"{name:<22}{r['wall_s']:>8.1f}{r['test']['roc_auc']:>10.4f}{r['extras']['rows']['train']:>12}"
+        models = r["extras"]["models"]
+        light, xgb = models["lightgbm_distributed"], models["xgboost_distributed"]
+        print(f"{name:<22}{r['wall_s']:>8.1f}{light['seconds']:>11.1f}{light['test']['roc_auc']:>8.4f}"
+              f"{xgb['seconds']:>10.1f}{xgb['test']['roc_auc']:>8.4f}  {r['best']:<21}{r['extras']['rows']['train']:>11}"
               f"{r['extras']['first_worker_rows']:>19}")
 
 

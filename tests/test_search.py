@@ -19,6 +19,7 @@ import pytest
 import trainlab
 from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.models.registry import REGISTRY, ModelSpec
+from trainlab.search.budget import Budget
 from trainlab.search.ensemble import select_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 
@@ -174,6 +175,18 @@ def test_a_killed_run_resumes_without_losing_finished_trials(tmp_path: Path) -> 
     assert trials["model"].is_unique
     assert len(trials) == 18  # the trial budget counts the trials from before the kill, plus two ensembles
     assert trainlab.load(tmp_path / "r" / "model").predict(_table(5, seed=2)).shape == (5,)
+
+
+def test_after_ctrl_c_the_run_finishes_as_if_its_limit_were_now() -> None:
+    """Interrupted at once under a 300 s limit, the refit and the analysis get the seconds kept back for them
+    (5 s and 45 s here), not the rest of the 300."""
+    budget = Budget(time_limit=300.0, reserve_s=45.0, refit_s=5.0)
+    budget.stop_now()
+    assert budget.time_limit is not None and budget.time_limit < 51.0
+    assert budget.remaining() <= 0.0 and budget.refit_time_left(slack=False) <= 5.0
+    unlimited = Budget(time_limit=None, max_trials=10)
+    unlimited.stop_now()
+    assert unlimited.time_limit is None  # no limit: the final steps take what they need, as before
 
 
 @pytest.mark.slow

@@ -117,3 +117,32 @@ def test_closing_the_pool_ends_its_wait_on_a_half_sent_result() -> None:
     done = subprocess.run([sys.executable, "-c", HALF_SENT], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip().splitlines()[-1:] == ["manager thread ended"], done.stdout + done.stderr[-2000:]
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+FORKS = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import pandas as pd
+    if sys.argv[1] == "after-lightgbm":
+        import lightgbm  # noqa: F401  (a model loaded and used here before training: its OpenMP pool may run)
+    from trainlab.data.schema import infer_schema
+    from trainlab.evaluate.metrics import Context, resolve_metric
+    from trainlab.search import executor
+    from trainlab.search.trial import TrainingData
+
+    features = pd.DataFrame({"x": np.arange(100.0)})
+    schema = infer_schema(features.assign(y=np.arange(100.0)), "y")
+    data = TrainingData(schema=schema, features=features, y=np.arange(100.0), weights=None, folds=[],
+                        context=Context("regression"), metric=resolve_metric(None, "regression"), seed=0)
+    pool = executor.ProcessExecutor(data, workers=1)
+    print("spawns" if pool.spawns else "forks", flush=True)
+    pool.close()
+""")
+
+
+@pytest.mark.parametrize(("before", "start"), [("nothing", "forks"), ("after-lightgbm", "spawns")])
+def test_workers_are_spawned_once_a_threaded_model_library_was_loaded(before: str, start: str) -> None:
+    """A fork copies a running OpenMP pool mid-use: a worker forked after a LightGBM prediction hung."""
+    done = subprocess.run([sys.executable, "-c", FORKS, before], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [start]

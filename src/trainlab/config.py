@@ -91,7 +91,8 @@ class TrainConfig:
     name: str | None = None
     ray: str | None = None
     distributed: bool = False
-    """With ``ray``: train LightGBM data-parallel on the cluster from a table in parts (``trainlab.distributed``)."""
+    """With ``ray``: train LightGBM and XGBoost data-parallel on the cluster from a table in parts
+    (``trainlab.distributed``)."""
     sensitive: tuple[str, ...] = ()
     exclude_sensitive: bool = False
     intended_use: str | None = None

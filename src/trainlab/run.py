@@ -192,32 +192,34 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
 
 def _train_distributed(data: Any, config: TrainConfig, notify: Callable[[str, dict[str, Any]], None],
                        started: float) -> Run:
-    """``--distributed``: LightGBM data-parallel on the Ray cluster from a table in parts (``trainlab.distributed``);
-    the same run folder, leaderboard and bundle as a local run come out (no search, no report)."""
+    """``--distributed``: LightGBM and XGBoost data-parallel on the Ray cluster from a table in parts
+    (``trainlab.distributed``); the same run folder, leaderboard and bundle as a local run come out (no search, no
+    report)."""
     from trainlab.distributed import as_frame, fit_distributed
 
     if not isinstance(data, str | Path):
         raise ConfigError("Option --distributed reads a table in parts on the cluster: give a quoted glob such as "
                           "'parts/*.parquet' or a folder of Parquet or CSV files, not a DataFrame.")
-    notify("stage", {"name": f"Training LightGBM data-parallel on the Ray cluster ({config.ray})"})
+    notify("stage", {"name": f"Training LightGBM and XGBoost data-parallel on the Ray cluster ({config.ray})"})
     fit = fit_distributed(data, config, workers=max(2, config.jobs or 2))
     folder = _run_folder(config, data)
-    schema = fit.checked.schema
+    schema, best = fit.checked.schema, fit.best
     details = {"config": config.to_dict(), "data_fingerprint": f"parts:{_data_name(data)}",
-               "metrics": {"ranking_metric": next(iter(fit.validation), ""), "validation": fit.validation,
-                           "test": fit.test_metrics},
-               "extras": {"model_name": "lightgbm_distributed", "distributed": {
-                   "workers": fit.workers, "rows": fit.rows, "first_worker_rows": fit.first_worker_rows,
-                   "seconds": fit.seconds}}}
-    manifest = save_bundle(fit.model, schema, folder / "model", **details)
-    trial = TrialResult(Candidate("lightgbm_distributed", "lightgbm", dict(fit.model.params)), "ok",
-                        metrics=fit.validation, fit_time_s=fit.seconds)
+               "metrics": {"ranking_metric": fit.metric, "validation": best.validation, "test": best.test_metrics},
+               "extras": {"model_name": best.name, "distributed": {
+                   "workers": fit.workers, "rows": fit.rows, "first_worker_rows": best.first_worker_rows,
+                   "seconds": fit.seconds, "models": {m.name: {"seconds": m.seconds, "validation": m.validation,
+                                                                "test": m.test_metrics} for m in fit.models}}}}
+    manifest = save_bundle(best.model, schema, folder / "model", **details)
+    trials = [TrialResult(Candidate(m.name, m.model.family, dict(m.model.params)), "ok",
+                          score=m.validation[fit.metric], metrics=m.validation, fit_time_s=m.seconds)
+              for m in fit.models]
     run = Run(config=config, folder=folder, schema=schema, findings=fit.checked.findings,
               split={"kind": "random", "rows": fit.rows}, leaderboard=as_frame(fit),
-              best_model="lightgbm_distributed", test_metrics=fit.test_metrics,
-              predictor=Predictor(fit.model, schema, manifest), trials=[trial],
+              best_model=best.name, test_metrics=best.test_metrics,
+              predictor=Predictor(best.model, schema, manifest), trials=trials,
               timings={"prepare_s": None, "first_model_s": None, "total_s": time.monotonic() - started})
-    write_run_folder(run, data, manifest.data_fingerprint, next(iter(fit.validation), ""))
+    write_run_folder(run, data, manifest.data_fingerprint, fit.metric)
     notify("done", {"run": run})
     return run
 

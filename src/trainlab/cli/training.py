@@ -66,8 +66,8 @@ def train(
              "Needs pip install 'trainlab\\[ray]'; see docs/ray.md.")] = None,
     distributed: Annotated[bool, typer.Option(
         "--distributed", help="With --ray and a table in parts (a quoted glob 'parts/*.parquet' or a folder): train "
-                              "LightGBM data-parallel on the cluster with Ray Data and Ray Train, so that no machine "
-                              "holds the whole table. See docs/ray.md.")] = False,
+                              "LightGBM and XGBoost data-parallel on the cluster with Ray Data and Ray Train, so "
+                              "that no machine holds the whole table. See docs/ray.md.")] = False,
     device: Annotated[str, typer.Option(help="Where neural networks train: auto (GPU if present), cpu or cuda.")] = "auto",
     sensitive: Annotated[str | None, typer.Option(
         help="Columns that describe groups of people (comma-separated, e.g. sex,age): fairness by group is measured "

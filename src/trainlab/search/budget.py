@@ -45,6 +45,12 @@ class Budget:
         extra = REFIT_SLACK * self.time_limit if slack else 0.0
         return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + extra
 
+    def stop_now(self) -> None:
+        """Ctrl-C: the search ends here, and the run finishes as if its time limit were now, its refit and saving
+        (and analysis) given the time kept back for them, not what was left of a long limit."""
+        if self.time_limit is not None:
+            self.time_limit = min(self.time_limit, self.elapsed() + self.refit_s + self.reserve_s)
+
     def deadline(self, first: bool = False) -> float:
         """The monotonic clock time by which trials must stop."""
         return time.monotonic() + self.remaining(first)

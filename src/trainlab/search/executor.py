@@ -55,6 +55,7 @@ class InProcessExecutor:
 
 
 _WORKER_DATA: TrainingData | None = None  # the training data, sent once to each worker process
+THREADED_LIBRARIES = ("lightgbm", "xgboost", "catboost", "torch")
 _FORK_IS_SAFE = True  # until this process has run a search: from then on its model libraries may hold threads
 
 
@@ -67,6 +68,13 @@ def _init_worker(data: TrainingData, memory_limit_bytes: int | None, families: d
         _, hard = resource.getrlimit(resource.RLIMIT_AS)  # a cap this process was started under (ulimit -v) holds
         cap = memory_limit_bytes if hard == resource.RLIM_INFINITY else min(memory_limit_bytes, hard)
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _pools_may_run() -> bool:
+    """Whether a model library with its own thread pools (OpenMP) was imported here, so may hold threads that a
+    fork would copy mid-use: a model loaded and used before training, in a notebook or a test (a forked worker
+    then hung in its first LightGBM trial). trainlab imports them only when a model needs them."""
+    return any(name in sys.modules for name in THREADED_LIBRARIES)
 
 
 def _ready() -> bool:
@@ -113,7 +121,7 @@ class ProcessExecutor:
         limit = memory_limit_mb * 2**20 if memory_limit_mb else int(0.8 * total / workers)
         self.memory_limit = limit
         global _FORK_IS_SAFE
-        self.spawns = not _FORK_IS_SAFE
+        self.spawns = not _FORK_IS_SAFE or _pools_may_run()
         self.pool = self._start()
         _FORK_IS_SAFE = False
 

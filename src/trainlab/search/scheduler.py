@@ -122,6 +122,7 @@ class Scheduler:
                 self._defaults(chosen)
             self._tune(chosen)
         except KeyboardInterrupt:
+            self.budget.stop_now()
             self.notify("interrupted", {"elapsed": self.budget.elapsed()})
         if self.plan.ensemble:
             self._ensemble()
