@@ -67,7 +67,7 @@ def test_vectorizer_is_plain_data_unique_and_independent_of_the_memo(tmp_path) -
     assert isinstance(loaded.word_terms_, np.ndarray) and loaded.word_terms_.dtype.kind == "U"
 
 
-def test_binary_terms_are_presence_and_nbsvm_reads_word_ngrams() -> None:
+def test_binary_terms_are_presence_and_the_nbsvm_families_read_them() -> None:
     from trainlab.models import get_spec
     from trainlab.models.registry import with_text
 
@@ -80,6 +80,8 @@ def test_binary_terms_are_presence_and_nbsvm_reads_word_ngrams() -> None:
     assert np.array_equal(presence.toarray() > 0, tfidf.transform(docs).toarray() > 0)
     defaults = with_text(get_spec("nbsvm")).defaults
     assert (defaults["text_words"], defaults["text_chars"], defaults["text_weight"]) == ("1-3", "off", "binary")
+    chars = with_text(get_spec("nbsvm_chars")).defaults
+    assert (chars["text_words"], chars["text_chars"], chars["text_weight"]) == ("off", "2-5", "binary")
     assert with_text(get_spec("linear")).defaults.get("text_weight", "tfidf") == "tfidf"
 
 
