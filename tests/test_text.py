@@ -80,8 +80,10 @@ def test_binary_terms_are_presence_and_the_nbsvm_families_read_them() -> None:
     assert np.array_equal(presence.toarray() > 0, tfidf.transform(docs).toarray() > 0)
     defaults = with_text(get_spec("nbsvm")).defaults
     assert (defaults["text_words"], defaults["text_chars"], defaults["text_weight"]) == ("1-3", "off", "binary")
-    chars = with_text(get_spec("nbsvm_chars")).defaults
-    assert (chars["text_words"], chars["text_chars"], chars["text_weight"]) == ("off", "2-5", "binary")
+    chars = with_text(get_spec("nbsvm_chars"))
+    assert (chars.defaults["text_words"], chars.defaults["text_chars"], chars.defaults["text_weight"]) == \
+        ("off", "2-5", "binary")
+    assert "off" not in chars.space["text_chars"].choices
     assert with_text(get_spec("linear")).defaults.get("text_weight", "tfidf") == "tfidf"
 
 

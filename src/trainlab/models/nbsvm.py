@@ -100,5 +100,9 @@ CHARS_SPEC = register(ModelSpec(
     space=SPACE,
     needs_text=True,
     text_defaults={"text_words": "off", "text_chars": "2-5", "text_weight": "binary"},
+    # its own text choices (characters always, words at most pairs): tuned with nbsvm's choices and the same seed,
+    # its trials repeated nbsvm's
+    text_space={"text_words": Param("choice", choices=("off", "1-1", "1-2")),
+                "text_chars": Param("choice", choices=("2-4", "2-5", "1-5", "3-6"))},
     cost=0,
 ))
