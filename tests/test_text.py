@@ -67,6 +67,26 @@ def test_vectorizer_is_plain_data_unique_and_independent_of_the_memo(tmp_path) -
     assert isinstance(loaded.word_terms_, np.ndarray) and loaded.word_terms_.dtype.kind == "U"
 
 
+def test_binary_terms_are_presence_and_the_nbsvm_families_read_them() -> None:
+    from trainlab.models import get_spec
+    from trainlab.models.registry import with_text
+
+    docs = reviews(80)["review"]
+    tfidf = TextVectorizer(column="review", chars="off").fit(docs)
+    binary = TextVectorizer(column="review", chars="off", weight="binary").fit(docs)
+    assert list(binary.word_terms_) == list(tfidf.word_terms_)
+    presence = binary.transform(docs)
+    assert set(np.unique(presence.data)) == {1.0}
+    assert np.array_equal(presence.toarray() > 0, tfidf.transform(docs).toarray() > 0)
+    defaults = with_text(get_spec("nbsvm")).defaults
+    assert (defaults["text_words"], defaults["text_chars"], defaults["text_weight"]) == ("1-3", "off", "binary")
+    chars = with_text(get_spec("nbsvm_chars"))
+    assert (chars.defaults["text_words"], chars.defaults["text_chars"], chars.defaults["text_weight"]) == \
+        ("off", "2-5", "binary")
+    assert "off" not in chars.space["text_chars"].choices
+    assert with_text(get_spec("linear")).defaults.get("text_weight", "tfidf") == "tfidf"
+
+
 def test_reduced_text_is_dense_named_columns() -> None:
     docs = reviews(80)["review"]
     frame = TextVectorizer(column="review", svd=8).fit(docs).transform(docs)

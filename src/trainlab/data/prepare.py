@@ -131,7 +131,8 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     blocks = [("num", num, numeric), ("cat", cat, categorical)]
     blocks += [(f"text:{name}", RawText(column=name) if recipe == "neural" else
                 TextVectorizer(column=name, words=settings["text_words"], chars=settings["text_chars"],
-                               vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"], seed=seed),
+                               vocab=settings["text_vocab"], svd=0 if sparse else settings["text_svd"],
+                               weight=settings["text_weight"], seed=seed),
                 [name]) for name in texts]
     if recipe == "neural" and raw:
         blocks.append(("media", "passthrough", raw))

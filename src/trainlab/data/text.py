@@ -1,4 +1,5 @@
-"""Free text as model inputs: TF-IDF of words and characters (scikit-learn), optionally reduced by TruncatedSVD.
+"""Free text as model inputs: TF-IDF of words and characters (scikit-learn), optionally reduced by TruncatedSVD;
+or the terms' presence (0 or 1), the input of the Naive-Bayes-scaled linear model (``models/nbsvm.py``).
 
 ``TextVectorizer`` keeps only plain data once fitted (the terms as a string array, their idf weights, the
 SVD components), so a bundle stores the vocabulary as data; scikit-learn counts the n-grams (``tokens.py``)
@@ -21,7 +22,8 @@ from trainlab.data.tokens import ngram_counts
 
 MAX_TEXT_CHARS = 5000
 """Characters of a text that reach the models; the rest is cut (and the checks say how many texts were cut)."""
-TEXT_DEFAULTS: dict[str, Any] = {"text_words": "1-2", "text_chars": "2-5", "text_vocab": 100_000, "text_svd": 64}
+TEXT_DEFAULTS: dict[str, Any] = {"text_words": "1-2", "text_chars": "2-5", "text_vocab": 100_000, "text_svd": 64,
+                                 "text_weight": "tfidf"}
 REDUCED_VOCAB = 20_000
 """Default terms per block where TruncatedSVD reduces them: on 8,000 review snippets, 64 components of 20,000
 terms take 1.3 s, of 100,000 terms 8 s (128 components)."""
@@ -41,17 +43,19 @@ def ngram_range(spec: str) -> tuple[int, int] | None:
 class TextVectorizer(TransformerMixin, BaseEstimator):
     """TF-IDF of one text column's words (``words``) and characters (``chars``, across spaces too), each block
     L2-normalized and at most ``vocab`` terms; with ``svd`` > 0, reduced to that many dense components.
+    With ``weight`` = 'binary', each term is 1 where the text has it and 0 elsewhere (no idf, no normalization).
 
     ``transform`` gives a sparse matrix (``svd`` = 0) or a DataFrame of the components.
     """
 
     def __init__(self, *, column: str = "text", words: str = "1-2", chars: str = "2-5", vocab: int = 100_000,
-                 svd: int = 0, seed: int = 0) -> None:
+                 svd: int = 0, weight: str = "tfidf", seed: int = 0) -> None:
         self.column = column
         self.words = words
         self.chars = chars
         self.vocab = vocab
         self.svd = svd
+        self.weight = weight
         self.seed = seed
 
     def fit(self, texts: Any, y: Any = None) -> TextVectorizer:
@@ -60,7 +64,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = 1
         self.components_ = np.zeros((0, 0))
         if self.svd:
-            matrix = self._tfidf(docs)
+            matrix = self._weigh(docs)
             k = max(1, min(int(self.svd), matrix.shape[1] - 1, matrix.shape[0] - 1))
             if matrix.shape[1] > 1 and matrix.shape[0] > 1:
                 reducer = TruncatedSVD(k, algorithm="randomized", n_iter=4, random_state=self.seed)
@@ -69,7 +73,7 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
 
     def transform(self, texts: Any) -> Any:
         docs = _docs(texts)
-        matrix = self._tfidf(docs)
+        matrix = self._weigh(docs)
         if not self.svd:
             return matrix
         index = texts.index if isinstance(texts, pd.Series | pd.DataFrame) else None
@@ -105,15 +109,19 @@ class TextVectorizer(TransformerMixin, BaseEstimator):
     def _ranges(self) -> list[tuple[str, tuple[int, int] | None]]:
         return [("word", ngram_range(self.words)), ("char", ngram_range(self.chars))]
 
-    def _tfidf(self, docs: list[str]) -> sp.csr_matrix:
+    def _weigh(self, docs: list[str]) -> sp.csr_matrix:
         blocks = []
         for (kind, spec), terms, idf in zip(self._ranges(), (self.word_terms_, self.char_terms_),
                                             (self.word_idf_, self.char_idf_), strict=True):
             if spec is None or not len(terms):
                 continue
+            counts = _term_counts(docs, kind, terms, self._cache.setdefault(kind, {}))
+            if self.weight == "binary":
+                blocks.append((counts > 0).astype(np.float32))
+                continue
             tfidf = TfidfTransformer(sublinear_tf=True)
             tfidf.idf_ = idf
-            blocks.append(tfidf.transform(_term_counts(docs, kind, terms, self._cache.setdefault(kind, {}))))
+            blocks.append(tfidf.transform(counts))
         if not blocks:
             return sp.csr_matrix((len(docs), 0), dtype=np.float32)
         return sp.hstack(blocks, format="csr", dtype=np.float32)

@@ -1,5 +1,9 @@
 """NB-SVM (Wang and Manning, 2012) in its logistic form: a linear model on features scaled by their Naive-Bayes
-log-count ratio, a strong classic for short texts. Runs only on tables with a text column.
+log-count ratio, a strong classic for short texts. Runs only on tables with a text column, whose terms it reads
+as Wang and Manning do: word 1-3-grams, present (1) or not (0); so it errs elsewhere than the TF-IDF families,
+and blends well with them. ``nbsvm_chars`` is the same model on the presence of character 2-5-grams, a third
+view of the text for the ensemble (5-fold out-of-fold on the Rotten Tomatoes training rows, blended with
+``linear`` and calibrated: 79.76 % / ROC AUC 0.8728 without it, 79.94 % / 0.8738 with it).
 
 The ratio of a column is log((p / |p|_1) / (q / |q|_1)), with p and q its smoothed sums over the rows of the
 class and of the others; columns that can be negative (scaled numbers) keep a ratio of 1. The fitted model
@@ -22,7 +26,7 @@ from trainlab.models.registry import CLASS_WEIGHT, ModelSpec, Param, register
 class NBLogistic(ClassifierMixin, BaseEstimator):
     """Logistic regression on log-count-ratio-scaled features; one-vs-rest for more than two classes."""
 
-    def __init__(self, *, C: float = 16.0, alpha: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, *, C: float = 1.0, alpha: float = 1.0, seed: int = 0) -> None:
         self.C = C
         self.alpha = alpha
         self.seed = seed
@@ -70,15 +74,35 @@ def build(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> Any:
     return NBLogistic(C=params["C"], alpha=params["alpha"], seed=seed)
 
 
+SPACE = {"C": Param("float", 0.05, 100.0, log=True), "alpha": Param("float", 0.05, 5.0, log=True),
+         "class_weight": CLASS_WEIGHT}
+
 SPEC = register(ModelSpec(
     key="nbsvm",
     names={"default": "NB-SVM (Naive-Bayes-scaled logistic regression)"},
     tasks=("binary", "multiclass"),
     recipe="sparse",
     build=build,
-    defaults={"C": 16.0, "alpha": 1.0, "class_weight": None},
-    space={"C": Param("float", 0.05, 100.0, log=True), "alpha": Param("float", 0.05, 5.0, log=True),
-           "class_weight": CLASS_WEIGHT},
+    defaults={"C": 1.0, "alpha": 1.0, "class_weight": None},
+    space=SPACE,
     needs_text=True,
+    text_defaults={"text_words": "1-3", "text_chars": "off", "text_weight": "binary"},
+    cost=0,
+))
+
+CHARS_SPEC = register(ModelSpec(
+    key="nbsvm_chars",
+    names={"default": "NB-SVM on character n-grams"},
+    tasks=("binary", "multiclass"),
+    recipe="sparse",
+    build=build,
+    defaults={"C": 0.1, "alpha": 1.0, "class_weight": None},  # hundreds of terms per text: more regularization
+    space=SPACE,
+    needs_text=True,
+    text_defaults={"text_words": "off", "text_chars": "2-5", "text_weight": "binary"},
+    # its own text choices (characters always, words at most pairs): tuned with nbsvm's choices and the same seed,
+    # its trials repeated nbsvm's
+    text_space={"text_words": Param("choice", choices=("off", "1-1", "1-2")),
+                "text_chars": Param("choice", choices=("2-4", "2-5", "1-5", "3-6"))},
     cost=0,
 ))
