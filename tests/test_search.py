@@ -189,13 +189,19 @@ def test_after_ctrl_c_the_run_finishes_as_if_its_limit_were_now() -> None:
     assert unlimited.time_limit is None  # no limit: the final steps take what they need, as before
 
 
+def _ctrl_c_heard() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. An ignored SIGINT is inherited across exec, and a library
+    that an earlier test ran in this process may have left it ignored; the run then never heard the signal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_saves_the_best_model_so_far(tmp_path: Path) -> None:
     data = tmp_path / "data.csv"
     _table(400).to_csv(data, index=False)
     process = subprocess.Popen([sys.executable, "-m", "trainlab", "train", str(data), "--target", "y", "--out",
                                 str(tmp_path), "--name", "c", "--time-limit", "300"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_heard)
     journal = tmp_path / "c" / "search" / "trials.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (journal.exists() and len(journal.read_text().splitlines()) >= 4):
