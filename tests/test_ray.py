@@ -198,13 +198,23 @@ import trainlab
 from sklearn.dummy import DummyClassifier
 from trainlab.models.registry import REGISTRY, ModelSpec
 
-class Sleepy(DummyClassifier):  # a slow fake: every fit takes 10 s, however fast or busy the machine is
+class Sleepy(DummyClassifier):  # a slow fake: every fit takes 30 s, however fast or busy the machine is
     def fit(self, X, y, sample_weight=None):
-        time.sleep(10.0)
+        time.sleep(30.0)
         return super().fit(X, y, sample_weight=sample_weight)
 
 REGISTRY["sleepy"] = ModelSpec(key="sleepy", names={"default": "Sleepy"}, tasks=("binary",), recipe="scaled",
                                build=lambda task, params, seed, n_jobs: Sleepy(), defaults={}, cost=0)
+
+import ray  # warm workers, one per node, as on a cluster in use: the limit is measured, not a worker's cold start
+
+@ray.remote(num_cpus=1)
+def warm():
+    import trainlab.search.trial, sklearn.linear_model
+    time.sleep(2.0)  # both tasks at once: one worker on each one-CPU node
+
+ray.init(address=sys.argv[3], log_to_driver=False)
+ray.get([warm.remote(), warm.remote()])
 run = trainlab.train(sys.argv[1], target="y", out_dir=sys.argv[2], ray=sys.argv[3], time_limit=float(sys.argv[4]),
                      models=["linear", "sleepy"], jobs=2, folds=3, report=False)
 print(json.dumps({"total_s": run.timings["total_s"], "errors": [t.error for t in run.trials if t.status == "failed"],
@@ -214,15 +224,16 @@ print(json.dumps({"total_s": run.timings["total_s"], "errors": [t.error for t in
 
 @pytest.mark.slow
 def test_the_run_ends_within_its_time_limit_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
-    data, limit = tmp_path / "table.csv", 20.0
+    data, limit = tmp_path / "table.csv", 30.0
     _table(2_000).to_csv(data, index=False)
     done = subprocess.run([sys.executable, "-c", TIMED, str(data), str(tmp_path), cluster.address, str(limit)],
                           capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    # a slow fake (10 s a fold, three folds: 30 s) under a 20 s limit: whatever the machine's speed or load, its
-    # trial is the one the limit stops (mid-way, or before it starts), and the run still ends with the linear model
-    # (which took more than 8 s on the cluster while two busy loops held both cores: the limit was 8 s before)
+    # a slow fake (30 s a fold, three folds: 90 s) under a 30 s limit: whatever the machine's speed or load, its
+    # trial is the one the limit stops (mid-way, or before it starts), and the run still ends with the linear model.
+    # The driver warms the cluster's workers first: while two busy loops held both cores, a linear trial (2 s of
+    # fitting) on cold workers was still running at a 40 s limit's search deadline (worker start and imports)
     assert any(name.startswith("linear") for name in result["ok"]) and "sleepy" not in result["ok"]
     stopped = result["errors"] + [reason for reason in result["skipped"] if "time limit" in reason]
     assert stopped and all("time limit" in reason for reason in stopped), stopped

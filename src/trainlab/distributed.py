@@ -123,10 +123,10 @@ def _fit(ray: Any, files: list[str], config: TrainConfig, workers: int, worker_m
         "CPU": WORKER_CPUS, **({"memory": worker_memory} if worker_memory else {})})
     loop_config = {"schema": schema, "preprocessor": preprocessor, "seed": config.seed}
     models = []
-    for family, trainer_of in (("lightgbm", _lightgbm_trainer), ("xgboost", _xgboost_trainer)):
+    for family in ("lightgbm", "xgboost"):
         begun = time.monotonic()
         storage = Path(tempfile.mkdtemp(prefix="trainlab-ray-train-"))
-        trainer = trainer_of(loop_config, {"train": train, "valid": valid}, scaling,
+        trainer = _trainer(family, loop_config, {"train": train, "valid": valid}, scaling,
                              ray.train.RunConfig(storage_path=str(storage), name=f"trainlab-{family}"))
         result = trainer.fit()
         if result.checkpoint is None:
@@ -175,18 +175,14 @@ def _trained(family: str, path: Path, schema: Schema, preprocessor: Any) -> Trai
                         preprocessor=preprocessor, estimator=estimator, best_rounds=int(params["n_estimators"]))
 
 
-def _lightgbm_trainer(config: dict[str, Any], datasets: dict[str, Any], scaling: Any, run: Any) -> Any:
+def _trainer(family: str, config: dict[str, Any], datasets: dict[str, Any], scaling: Any, run: Any) -> Any:
+    """Ray Train's data-parallel trainer of ``family`` (lightgbm or xgboost), each worker running its loop below."""
     from ray.train.lightgbm import LightGBMTrainer
-
-    return LightGBMTrainer(_lightgbm_worker, train_loop_config=config, datasets=datasets, scaling_config=scaling,
-                           run_config=run)
-
-
-def _xgboost_trainer(config: dict[str, Any], datasets: dict[str, Any], scaling: Any, run: Any) -> Any:
     from ray.train.xgboost import XGBoostTrainer
 
-    return XGBoostTrainer(_xgboost_worker, train_loop_config=config, datasets=datasets, scaling_config=scaling,
-                          run_config=run)
+    trainer: Any = LightGBMTrainer if family == "lightgbm" else XGBoostTrainer
+    loop = _lightgbm_worker if family == "lightgbm" else _xgboost_worker
+    return trainer(loop, train_loop_config=config, datasets=datasets, scaling_config=scaling, run_config=run)
 
 
 def _shard(name: str, config: dict[str, Any]) -> tuple[Any, np.ndarray]:
