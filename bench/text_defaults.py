@@ -29,11 +29,13 @@ from trainlab.models.registry import with_text
 CONFIGS = {
     "linear": ("linear", {}),
     "nbsvm": ("nbsvm", {}),
-    "nbsvm_w13": ("nbsvm", {"text_words": "1-3", "text_chars": "off"}),
-    "nbsvm_w13c25": ("nbsvm", {"text_words": "1-3"}),
+    "nbsvm_chars": ("nbsvm_chars", {}),
+    "nb_words": ("nb_words", {}),
     "nn": ("neural_net", {"device": "cpu", "epochs": 20}),
 }
-BLENDS = {"avg(linear,nbsvm)": ("linear", "nbsvm"), "avg(linear,nbsvm,nn)": ("linear", "nbsvm", "nn")}
+TEXT = ("linear", "nbsvm", "nbsvm_chars", "nb_words")
+BLENDS = {"avg(linear,nbsvm,nbsvm_chars)": TEXT[:3], "avg(linear,nbsvm,nbsvm_chars,nb_words)": TEXT,
+          "avg(the four, nn)": (*TEXT, "nn")}
 
 
 def reviews() -> pd.DataFrame:
