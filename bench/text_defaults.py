@@ -65,7 +65,7 @@ def main() -> None:
         print(f"{name}: {len(y)} training rows, 3-fold ({time.monotonic() - start:.0f} s)")
         scores = dict(oof) | {k: np.mean([oof[m] for m in members], axis=0) for k, members in BLENDS.items()}
         for key, p in scores.items():
-            print(f"  {key:24s} accuracy {np.mean((p > 0.5) == y):.2%}   ROC AUC {roc_auc_score(y, p):.3f}", flush=True)
+            print(f"  {key:40s} accuracy {np.mean((p > 0.5) == y):.2%}   ROC AUC {roc_auc_score(y, p):.3f}", flush=True)
 
 
 if __name__ == "__main__":
