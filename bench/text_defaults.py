@@ -29,11 +29,13 @@ from trainlab.models.registry import with_text
 CONFIGS = {
     "linear": ("linear", {}),
     "nbsvm": ("nbsvm", {}),
-    "nbsvm_w13": ("nbsvm", {"text_words": "1-3", "text_chars": "off"}),
-    "nbsvm_w13c25": ("nbsvm", {"text_words": "1-3"}),
+    "nbsvm_chars": ("nbsvm_chars", {}),
+    "nb_words": ("nb_words", {}),
     "nn": ("neural_net", {"device": "cpu", "epochs": 20}),
 }
-BLENDS = {"avg(linear,nbsvm)": ("linear", "nbsvm"), "avg(linear,nbsvm,nn)": ("linear", "nbsvm", "nn")}
+TEXT = ("linear", "nbsvm", "nbsvm_chars", "nb_words")
+BLENDS = {"avg(linear,nbsvm,nbsvm_chars)": TEXT[:3], "avg(linear,nbsvm,nbsvm_chars,nb_words)": TEXT,
+          "avg(the four, nn)": (*TEXT, "nn")}
 
 
 def reviews() -> pd.DataFrame:
@@ -63,7 +65,7 @@ def main() -> None:
         print(f"{name}: {len(y)} training rows, 3-fold ({time.monotonic() - start:.0f} s)")
         scores = dict(oof) | {k: np.mean([oof[m] for m in members], axis=0) for k, members in BLENDS.items()}
         for key, p in scores.items():
-            print(f"  {key:24s} accuracy {np.mean((p > 0.5) == y):.2%}   ROC AUC {roc_auc_score(y, p):.3f}", flush=True)
+            print(f"  {key:40s} accuracy {np.mean((p > 0.5) == y):.2%}   ROC AUC {roc_auc_score(y, p):.3f}", flush=True)
 
 
 if __name__ == "__main__":

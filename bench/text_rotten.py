@@ -24,6 +24,7 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 CORPUS = "rotten_tomatoes_corpus_full.csv.bz2"
+SHOWN = ("model", "status", "val_roc_auc", "val_accuracy", "fit_time_s")
 
 
 def corpus() -> pd.DataFrame:
@@ -58,7 +59,8 @@ def trainlab_scores(train: pd.DataFrame, test: pd.DataFrame, limit: int, verbose
         run = trainlab.train(train, target="verdict", time_limit=limit, out_dir=tmp, seed=0, refit_full=refit_full)
         seconds = time.monotonic() - start
         if verbose:
-            print(run.leaderboard.head(12).to_string())
+            board = run.leaderboard
+            print(board[[c for c in SHOWN if c in board.columns]].to_string())
         proba = run.predict_proba(test[["review"]])["fresh"].to_numpy()
         labels = run.predict(test[["review"]])
     truth = test["verdict"].to_numpy()

@@ -212,3 +212,16 @@ def test_ctrl_c_stops_cleanly_and_saves_the_best_model_so_far(tmp_path: Path) ->
     assert "Best model" in stdout
     assert (tmp_path / "c" / "leaderboard.csv").exists()
     assert trainlab.load(tmp_path / "c" / "model").predict(_table(5, seed=2)).shape == (5,)
+
+
+@pytest.mark.parametrize("family", ["linear", "lightgbm", "random_forest"])
+def test_tuning_starts_from_the_default_and_its_score_even_with_class_weight_none(family: str) -> None:
+    from trainlab.models import get_spec
+    from trainlab.search.tuner import FamilyTuner
+
+    spec = get_spec(family).for_task("binary")
+    assert spec.defaults["class_weight"] is None
+    tuner = FamilyTuner(spec, seed=0, greater_is_better=True)
+    tuner.seed_with([TrialResult(Candidate(family, family, dict(spec.defaults)), "ok", score=0.8)])
+    assert [t.value for t in tuner.study.trials] == [0.8]
+    assert tuner.study.trials[0].params["class_weight"] is None

@@ -155,3 +155,20 @@ def test_word_weights_of_a_linear_model_are_exact_and_find_the_planted_words() -
         assert sum(w["weight"] for w in row) == pytest.approx(total, abs=1e-6)
         assert row[0]["word"] in (BAD if verdict == "rotten" else GOOD)
         assert (row[0]["weight"] > 0) == (verdict == "rotten")
+
+
+def test_nb_words_is_multinomial_naive_bayes_scaled_and_reads_only_terms() -> None:
+    import scipy.sparse as sp
+    from sklearn.naive_bayes import MultinomialNB
+
+    from trainlab.models.nbsvm import NBScaled
+
+    rng = np.random.default_rng(0)
+    terms = sp.csr_matrix((rng.random((300, 40)) < 0.1).astype(float))
+    y = (terms[:, :4].sum(axis=1).A1 + rng.normal(0, 0.5, 300) > 0.5).astype(int)
+    log_proba = MultinomialNB().fit(terms, y).predict_log_proba(terms)
+    scaled = NBScaled().fit(terms, y)
+    assert np.corrcoef(log_proba[:, 1] - log_proba[:, 0], scaled.decision_function(terms))[0, 1] > 0.9999
+    assert scaled.coef_[0, :4].min() > 0  # the planted terms push towards class 1, by a fitted scale
+    with_numbers = sp.hstack([terms, sp.csr_matrix(rng.normal(size=(300, 2)))]).tocsr()
+    assert np.all(NBScaled().fit(with_numbers, y).coef_[0, -2:] == 0)  # scaled numbers are not counts: left out

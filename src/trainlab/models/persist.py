@@ -48,6 +48,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
     "trainlab.models.trees.CategoricalHGBClassifier",
     "trainlab.models.nbsvm.NBLogistic",
+    "trainlab.models.nbsvm.NBScaled",
     "trainlab.data.text.TextVectorizer",
     "trainlab.data.text.RawText",
     # histogram boosting's own encoder of categorical columns (a partial of check_array, nothing else)

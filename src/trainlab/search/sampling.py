@@ -47,7 +47,8 @@ MIN_ROUNDS = 50
 LONG_TUNE_SHARE = 0.5
 """On a long table under a time limit the cheap families (boosters first) are tuned for half of the time left after
 their defaults, before the costly families (forests, CatBoost, SVM, the network) run their defaults: at 60 s on
-nyc_flights those took 27 s of the budget on a 20,000-row sample and none was the best."""
+nyc_flights those took 27 s of the budget on a 20,000-row sample and none was the best. Tables of text alone do the
+same (``Scheduler._cheap_first``)."""
 REFIT_SHARE = 0.4
 """On a long table the search keeps back at most this share of the time limit for the final refit."""
 

@@ -37,13 +37,16 @@ def searchable_defaults(spec: ModelSpec) -> dict[str, Any]:
 
 
 def searchable_values(spec: ModelSpec, params: dict[str, Any]) -> dict[str, Any]:
-    """The values in ``params`` of the searchable parameters that lie inside the family's space."""
+    """The values in ``params`` of the searchable parameters that lie inside the family's space (None too, where it is
+    one of a choice's values: class_weight's default)."""
     seeds = {}
     for name, dist in distributions(spec).items():
-        value = params.get(name)
+        if name not in params:
+            continue
+        value = params[name]
         try:
-            inside = value is not None and dist._contains(dist.to_internal_repr(value))
-        except ValueError:  # e.g. 0.0 on a log scale
+            inside = dist._contains(dist.to_internal_repr(value))
+        except (ValueError, TypeError):  # e.g. 0.0 on a log scale, None for a number
             inside = False
         if inside:
             seeds[name] = value
