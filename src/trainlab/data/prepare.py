@@ -98,7 +98,10 @@ def feature_groups(schema: Schema) -> tuple[list[str], list[str]]:
 def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None = None,
                        seed: int = 0, screen: int | None = None) -> ColumnTransformer | Pipeline:
     """An unfitted transformer for one recipe: 'sparse', 'scaled', 'tree', 'booster', 'catboost' or 'neural' (that
-    of catboost, with the decoded pictures and spectrograms passed through for the network's encoders).
+    of catboost, with the decoded pictures and spectrograms passed through for the network's encoders instead of
+    their recipe features: those are functions of the same file that an MLP beside the CNN fits in a few epochs,
+    after which the network's validation loss rises and early stopping ends it while the CNN is still learning;
+    the classic families use them, and the ensemble joins both).
 
     Text columns become TF-IDF terms (sparse, for the 'sparse' recipe), stay text for the network's own encoder
     ('neural', see ``RawText``) or become TF-IDF's SVD components (the others);
@@ -107,7 +110,11 @@ def build_preprocessor(schema: Schema, recipe: str, text: dict[str, Any] | None 
     out: the feature screen of tables with far more columns than rows.
     """
     numeric, categorical = feature_groups(schema)
-    raw = [name for col in schema.features if col.role in ("image", "audio") for name in neural_columns(col.name, col.media)]
+    media = [col for col in schema.features if col.role in ("image", "audio")]
+    raw = [name for col in media for name in neural_columns(col.name, col.media)]
+    if recipe == "neural" and raw:
+        features = {name for col in media for name in classic_columns(col.name, col.media)}
+        numeric = [name for name in numeric if name not in features]
     if recipe in ("scaled", "sparse"):
         num = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
                         ("scale", StandardScaler())])
