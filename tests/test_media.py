@@ -129,6 +129,7 @@ def test_features_give_the_network_pixels_and_the_others_a_recipe(tmp_path: Path
     assert not any("#" in c for c in scaled.columns) and scaled.shape[1] == 14 * 14 + 16 * 9 + 48
     neural = build_preprocessor(checked.schema, "neural").fit_transform(features)
     assert sum("#image3x16x16#" in c for c in neural.columns) == 768
+    assert neural.shape[1] == features.shape[1]  # a picture's recipe features stay beside its pixels
 
 
 def test_sound_becomes_log_mel_frames_and_mfcc_statistics(tmp_path: Path) -> None:
@@ -141,6 +142,18 @@ def test_sound_becomes_log_mel_frames_and_mfcc_statistics(tmp_path: Path) -> Non
     frames = column.media["frames"]
     assert sum(c.startswith("path#audio1x40x") for c in features.columns) == 40 * frames
     assert "path_mfcc0_mean" in features.columns
+
+
+def test_the_network_sees_the_spectrogram_and_other_columns_not_the_mfcc_statistics(tmp_path: Path) -> None:
+    table = load_table(make_clips(tmp_path / "clips", per_class=4))
+    table["gain"] = np.random.default_rng(0).normal(size=len(table))
+    checked = check_data(table, make_config("label"))
+    features = make_features(checked.frame, checked.schema)
+    neural = build_preprocessor(checked.schema, "neural").fit_transform(features)
+    assert "gain" in neural.columns and not any(c.startswith("path_") for c in neural.columns)
+    assert sum(c.startswith("path#audio1x40x") for c in neural.columns) == len(neural.columns) - 1
+    scaled = build_preprocessor(checked.schema, "scaled").fit_transform(features)
+    assert "path_mfcc0_mean" in scaled.columns and "gain" in scaled.columns
 
 
 def test_silent_clips_are_warned(tmp_path: Path) -> None:

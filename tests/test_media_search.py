@@ -55,6 +55,22 @@ def test_the_network_watches_the_given_validation_rows() -> None:
     assert np.isfinite(model.history_[0]["val_loss"])
 
 
+def test_few_pictures_train_in_smaller_batches_so_that_an_epoch_has_enough_steps() -> None:
+    pytest.importorskip("torch")
+    from trainlab.models.neural.estimator import MEDIA_MIN_BATCH, MEDIA_STEPS_PER_EPOCH, NeuralNetModel
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    X = pd.DataFrame(rng.normal(size=(80, 16)).astype(np.float32) + y[:, None],
+                     columns=[f"p#image1x4x4#{i}" for i in range(16)])
+    model = NeuralNetModel(task="binary", epochs=1, channels=4, batch_size=256).fit(X, y)
+    assert model.batch_size_ == MEDIA_MIN_BATCH
+    assert model._media_batch_size(100 * MEDIA_STEPS_PER_EPOCH) == 100
+    assert model._media_batch_size(1000 * MEDIA_STEPS_PER_EPOCH) == 256  # many pictures keep batch_size
+    tabular = NeuralNetModel(task="binary", epochs=1, batch_size=256).fit(X.set_axis(list("abcdefghijklmnop"), axis=1), y)
+    assert tabular.batch_size_ == 256
+
+
 def test_the_warm_up_follows_the_plan_and_lasts_half_an_epoch_for_a_cnn() -> None:
     torch = pytest.importorskip("torch")
     from trainlab.models.neural.loop import LoopConfig, make_schedule

@@ -11,10 +11,13 @@ import numpy as np
 
 SAMPLE_RATE = 16_000
 N_FFT = 512
-HOP = 160  # 10 ms frames at 16 kHz
+HOP = 320
+"""20 ms frames at 16 kHz, each a 32 ms window (N_FFT): the windows still overlap, so no stretch of sound is
+skipped, and a CNN trained from scratch on the CPU (bound by its time limit) gets twice the epochs of 10 ms frames:
+its cost is in proportion to the frames. Keyword spotting on small devices uses the same 20 ms stride."""
 N_MELS = 40
 N_MFCC = 20
-MAX_FRAMES = 200
+MAX_SECONDS = 2.0
 """Clips longer than 2 s are centre-cropped to it; the column's length is its clips' 90th percentile."""
 SILENT_RMS = 1e-4
 
@@ -34,10 +37,10 @@ def read_clip(path: str | Path) -> tuple[np.ndarray, int]:
 
 
 def choose_params(seconds: list[float]) -> dict[str, Any]:
-    """The column's spectrogram: N_MELS bands, frames enough for 90 % of the clips (at most MAX_FRAMES)."""
-    frames = int(np.percentile(seconds, 90) * SAMPLE_RATE / HOP) + 1 if seconds else 100
+    """The column's spectrogram: N_MELS bands, frames enough for 90 % of the clips (at most MAX_SECONDS)."""
+    frames = int(np.percentile(seconds, 90) * SAMPLE_RATE / HOP) + 1 if seconds else 50
     return {"kind": "audio", "sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop": HOP, "n_mels": N_MELS,
-            "frames": int(np.clip(frames, 16, MAX_FRAMES))}
+            "frames": int(np.clip(frames, 16, MAX_SECONDS * SAMPLE_RATE / HOP))}
 
 
 def mono(path: str | Path, sample_rate: int) -> np.ndarray:
