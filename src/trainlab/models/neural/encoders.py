@@ -78,14 +78,15 @@ class ResidualCNN(nn.Module):
         self.body = nn.Sequential(
             nn.Conv2d(media.shape[0], c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
             *stages, ResidualBlock(c, 2 * c, 2), ResidualBlock(2 * c, 4 * c, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.body.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # oneDNN's fastest CPU layout
         self.width = 4 * c
 
     def forward(self, flat: torch.Tensor) -> torch.Tensor:
         x = (flat.view(-1, *self.media.shape) - self.mean) / self.std
         if self.training:
             x = shift_and_flip(x, self.media.flip) if self.media.kind == "image" else spec_augment(x)
-        return self.body(x.contiguous(memory_format=torch.channels_last))
+        # the default (NCHW) layout: with channels_last, oneDNN's convolution backward corrupted the heap on an AMD
+        # EPYC (AVX2) CPU, torch 2.13.0 ("free(): invalid pointer" and the like, any picture size)
+        return self.body(x.contiguous())
 
 
 def shift_and_flip(x: torch.Tensor, flip: bool) -> torch.Tensor:
