@@ -36,12 +36,7 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
         self.seed = seed
 
     def fit(self, features: Any, y: Any, sample_weight: Any = None) -> NBLogistic:
-        x = sp.csr_matrix(features, dtype=np.float64)
-        y = np.asarray(y)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self.classes_ = np.unique(y)
-        nonneg = np.asarray(x.min(axis=0).todense()).ravel() >= 0
-        targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
+        x, y, w, nonneg, targets = self._one_vs_rest(features, y, sample_weight)
         coefs, intercepts = [], []
         for cls in targets:
             mine = y == cls
@@ -53,6 +48,17 @@ class NBLogistic(ClassifierMixin, BaseEstimator):
         self.coef_ = np.vstack(coefs)
         self.intercept_ = np.asarray(intercepts)
         return self
+
+    def _one_vs_rest(self, features: Any, y: Any, sample_weight: Any) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray,
+                                                                               np.ndarray, np.ndarray]:
+        """The rows as a sparse matrix, labels, weights, which columns are non-negative, and the classes each
+        get a model (the second of two; every one of more); sets ``classes_``."""
+        x = sp.csr_matrix(features, dtype=np.float64)
+        y = np.asarray(y)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.classes_ = np.unique(y)
+        nonneg = np.asarray(x.min(axis=0).todense()).ravel() >= 0
+        return x, y, w, nonneg, self.classes_[1:] if len(self.classes_) == 2 else self.classes_
 
     def _ratio(self, x: sp.csr_matrix, mine: np.ndarray, w: np.ndarray) -> np.ndarray:
         p = self.alpha + np.asarray(x[mine].T @ w[mine]).ravel()
@@ -87,13 +93,9 @@ class NBScaled(NBLogistic):
         self.seed = seed
 
     def fit(self, features: Any, y: Any, sample_weight: Any = None) -> NBScaled:
-        x = sp.csr_matrix(features, dtype=np.float64)
-        y = np.asarray(y)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        self.classes_ = np.unique(y)
-        columns = np.flatnonzero(np.asarray(x.min(axis=0).todense()).ravel() >= 0)
+        x, y, w, nonneg, targets = self._one_vs_rest(features, y, sample_weight)
+        columns = np.flatnonzero(nonneg)
         terms = x[:, columns].tocsr()
-        targets = self.classes_[1:] if len(self.classes_) == 2 else self.classes_
         self.coef_ = np.zeros((len(targets), x.shape[1]))
         self.intercept_ = np.zeros(len(targets))
         for i, cls in enumerate(targets):
