@@ -4,6 +4,10 @@ folders of PNG files, trainlab trains on the training folder and predicts the te
     apt-get install dataset-fashion-mnist
     python bench/fashion_mnist.py --train-rows 60000 --test-rows 10000 --time-limit 600   # the issue's target
     python bench/fashion_mnist.py --train-rows 12000 --test-rows 2000 --time-limit 240    # a smaller run
+    python bench/fashion_mnist.py --time-limit 180 --jobs 16 --source DIR                  # on a GPU machine
+
+On a machine with a CUDA GPU the network trains there (``device='auto'``); ``--source`` names a folder holding the
+four IDX files where Debian's package is not installed.
 
 Prints the leaderboard, the test accuracy on the official test images, and the CNN's images per second.
 """
@@ -22,8 +26,8 @@ SOURCE = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ("t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot")
 
 
-def read_idx(name: str) -> np.ndarray:
-    data = gzip.decompress((SOURCE / name).read_bytes())
+def read_idx(source: Path, name: str) -> np.ndarray:
+    data = gzip.decompress((source / name).read_bytes())
     dims = data[3]
     shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
@@ -48,21 +52,22 @@ def main() -> None:
     p.add_argument("--models", default="linear,lightgbm,neural_net")
     p.add_argument("--work", type=Path, default=Path("fashion-mnist-bench"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1, help="CPU cores for the baselines and the CPU network")
+    p.add_argument("--source", type=Path, default=SOURCE, help="folder of the IDX files (default: Debian's)")
     p.add_argument("--report", action="store_true", help="also write report.html (its analysis shares the limit)")
     args = p.parse_args()
     train_dir, test_dir = args.work / "train", args.work / "test"
     if not train_dir.exists():
-        write_folder(read_idx("train-images-idx3-ubyte.gz"), read_idx("train-labels-idx1-ubyte.gz"), train_dir,
-                     args.train_rows, args.seed)
-        write_folder(read_idx("t10k-images-idx3-ubyte.gz"), read_idx("t10k-labels-idx1-ubyte.gz"), test_dir,
-                     args.test_rows, args.seed)
+        for part, folder, rows in (("train", train_dir, args.train_rows), ("t10k", test_dir, args.test_rows)):
+            write_folder(read_idx(args.source, f"{part}-images-idx3-ubyte.gz"),
+                         read_idx(args.source, f"{part}-labels-idx1-ubyte.gz"), folder, rows, args.seed)
     import trainlab
     from trainlab.data.load import load_table
     from trainlab.data.split import media_valid_size
 
     started = time.monotonic()
     run = trainlab.train(train_dir, target="label", time_limit=args.time_limit, models=tuple(args.models.split(",")),
-                         test_size=0.05, jobs=1, out_dir=args.work / "runs", seed=args.seed, started=started,
+                         test_size=0.05, jobs=args.jobs, out_dir=args.work / "runs", seed=args.seed, started=started,
                          report=args.report)
     seconds = time.monotonic() - started
     rows = load_table(test_dir)
@@ -78,7 +83,11 @@ def main() -> None:
         # the trial fits on the rows outside its holdout, which is the early-stopping set
         fitted = run.split["train_rows"] * (1 - media_valid_size(run.split["train_rows"]))
         pace = [round(fitted / e["seconds"]) for e in epochs]
-    print(json.dumps({"train_images": args.train_rows, "test_images": len(rows), "time_limit_s": args.time_limit,
+    network = next(run.bundle_path.rglob("network.json"), None)
+    described = json.loads(network.read_text()) if network is not None else {}
+    cnn = {"trained_on": described.get("trained_on"),
+           "channels": [m["channels"] for m in described.get("architecture", {}).get("media", [])]}
+    print(json.dumps({"train_images": args.train_rows, "cnn": cnn, "test_images": len(rows), "time_limit_s": args.time_limit,
                       "run_seconds": round(seconds, 1), "best_model": run.best_model,
                       "test_accuracy": round(accuracy, 4), "cnn_images_per_s_by_epoch": pace}, indent=1))
 

@@ -119,3 +119,13 @@ def test_the_epoch_plan_grows_when_epochs_turn_out_quicker(monkeypatch: pytest.M
 
     history, _ = loop.fit_network(net, data, None, loss, lambda y, out, w: 0.0, cfg, torch.Generator().manual_seed(0))
     assert len(history) == 4  # planned 2 after the first epoch, 4 after the second
+
+
+def test_the_cnn_is_wider_on_a_gpu_unless_its_width_is_given() -> None:
+    import torch
+
+    from trainlab.models.neural.encoders import CPU_CHANNELS, GPU_CHANNELS, cnn_channels
+
+    assert cnn_channels(None, torch.device("cpu")) == CPU_CHANNELS
+    assert cnn_channels(None, torch.device("cuda")) == GPU_CHANNELS > CPU_CHANNELS
+    assert cnn_channels(8, torch.device("cuda")) == 8

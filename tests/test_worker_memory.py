@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import textwrap
@@ -146,3 +147,36 @@ def test_workers_are_spawned_once_a_threaded_model_library_was_loaded(before: st
     done = subprocess.run([sys.executable, "-c", FORKS, before], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == [start]
+
+
+CAPS = textwrap.dedent("""
+    import resource, sys
+    import numpy as np
+    import pandas as pd
+    from trainlab.data.schema import infer_schema
+    from trainlab.evaluate.metrics import Context, resolve_metric
+    from trainlab.search import executor
+    from trainlab.search.trial import TrainingData
+
+    def address_space_cap():
+        return resource.getrlimit(resource.RLIMIT_AS)[0]
+
+    features = pd.DataFrame({"x": np.arange(100.0)})
+    schema = infer_schema(features.assign(y=np.arange(100.0)), "y")
+    data = TrainingData(schema=schema, features=features, y=np.arange(100.0), weights=None, folds=[],
+                        context=Context("regression"), metric=resolve_metric(None, "regression"), seed=0)
+    pool = executor.ProcessExecutor(data, workers=1, memory_limit_mb=4096, gpu=sys.argv[1] == "gpu")
+    cap = pool.pool.submit(address_space_cap).result()
+    print("unlimited" if cap == resource.RLIM_INFINITY else f"{cap >> 20} MB", flush=True)
+    pool.close()
+""")
+
+
+@pytest.mark.parametrize(("where", "cap"), [("cpu", "4096 MB"), ("gpu", "unlimited")])
+def test_workers_that_may_train_on_a_gpu_have_no_address_space_cap(where: str, cap: str) -> None:
+    """A CUDA context maps the GPU's memory into the process: under the cap it cannot start ('out of memory')."""
+    if where == "cpu" and resource.getrlimit(resource.RLIMIT_AS)[1] < 4096 << 20:
+        pytest.skip("this process runs under a lower address-space cap")
+    done = subprocess.run([sys.executable, "-c", CAPS, where], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == cap

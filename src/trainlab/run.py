@@ -37,7 +37,7 @@ from trainlab.predict import Predictor
 from trainlab.report import write_model_card, write_report
 from trainlab.report.card import CARD_FILE
 from trainlab.search.budget import Budget
-from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor
+from trainlab.search.executor import Executor, InProcessExecutor, ProcessExecutor, gpu_visible
 from trainlab.search.journal import TrialJournal
 from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
@@ -310,7 +310,7 @@ def _executor(training: TrainingData, config: TrainConfig) -> Executor:
         return RayExecutor(training, config.ray, config.jobs or 1)
     workers, _ = parallelism(config, len(training.y))
     if workers > 1 or config.budget.time_limit is not None:
-        return ProcessExecutor(training, workers)
+        return ProcessExecutor(training, workers, gpu=config.device != "cpu" and gpu_visible())
     return InProcessExecutor(training)
 
 

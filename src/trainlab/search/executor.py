@@ -77,6 +77,12 @@ def _pools_may_run() -> bool:
     return any(name in sys.modules for name in THREADED_LIBRARIES)
 
 
+def gpu_visible() -> bool:
+    """Whether an NVIDIA driver is loaded here, known without importing torch (an import in this process would
+    make the worker pool spawn rather than fork)."""
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/nvidiactl")
+
+
 def _ready() -> bool:
     return True
 
@@ -112,14 +118,18 @@ def _run_in_worker(candidate: Candidate, deadline_in_s: float, prune_worse_than:
 
 
 class ProcessExecutor:
-    """Trials on ``workers`` local processes; a crashed or overdue worker fails its trial and is replaced."""
+    """Trials on ``workers`` local processes; a crashed or overdue worker fails its trial and is replaced.
 
-    def __init__(self, data: TrainingData, workers: int, memory_limit_mb: int | None = None) -> None:
+    Each worker's address space is capped (``memory_limit_mb``, else its share of 80 % of the memory), except
+    where a trial may train on a GPU (``gpu``): a CUDA context maps the GPU's memory into the process, and under
+    the cap it cannot start (every neural_net trial failed at once on an H200, Fashion-MNIST, ``--jobs 16``)."""
+
+    def __init__(self, data: TrainingData, workers: int, memory_limit_mb: int | None = None, gpu: bool = False) -> None:
         self.data = data
         self.workers = workers
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         limit = memory_limit_mb * 2**20 if memory_limit_mb else int(0.8 * total / workers)
-        self.memory_limit = limit
+        self.memory_limit: int | None = None if gpu else limit
         global _FORK_IS_SAFE
         self.spawns = not _FORK_IS_SAFE or _pools_may_run()
         self.pool = self._start()

@@ -20,7 +20,7 @@ from torch import nn
 
 from trainlab.data.media import block_columns, media_blocks
 from trainlab.errors import ConfigError, raise_all
-from trainlab.models.neural.encoders import MediaInput
+from trainlab.models.neural.encoders import MediaInput, cnn_channels
 from trainlab.models.neural.loop import OPTIMIZERS, SCHEDULES, LoopConfig, Tensors, fit_network, predict_outputs
 from trainlab.models.neural.network import Architecture, Encoding, build_network, columns
 from trainlab.models.neural.textbag import TextInput, text_columns
@@ -55,7 +55,7 @@ class NeuralNetModel:
                  norm: str = "batch", lr: float = 1e-3, weight_decay: float = 1e-2, epochs: int = 60,
                  batch_size: int = 256, optimizer: str = "adamw", schedule: str = "cosine", patience: int = 8,
                  clip_norm: float = 1.0, validation_fraction: float = 0.1, device: str = "auto",
-                 channels: int = 24, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
+                 channels: int | None = None, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
                  embed_tokens: int = 256, seed: int = 0, n_jobs: int = 1) -> None:
         self.task = task
         self.width = width
@@ -103,7 +103,7 @@ class NeuralNetModel:
         self.arch_ = Architecture(self.encoding_.n_numeric_inputs, [c.cardinality for c in self.encoding_.categorical],
                                   n_outputs=len(self.classes_) if self._classifier else 1, width=self.width,
                                   depth=self.depth, dropout=self.dropout, norm=self.norm,
-                                  media=self._media_inputs(X.iloc[fit_rows]))
+                                  media=self._media_inputs(X.iloc[fit_rows], device))
         self.arch_.texts = self._text_inputs(X.iloc[fit_rows])
         batch_size = self._media_batch_size(len(fit_rows)) if self.arch_.media else self._batch_size(len(fit_rows))
         cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
@@ -144,17 +144,17 @@ class NeuralNetModel:
                 np.concatenate([targets, valid_targets]), np.concatenate([weights, np.ones(len(valid_targets))]),
                 np.arange(n), np.arange(n, n + len(valid_targets)))
 
-    def _media_inputs(self, X: pd.DataFrame) -> list[dict[str, Any]]:
+    def _media_inputs(self, X: pd.DataFrame, device: torch.device) -> list[dict[str, Any]]:
         """Each picture or spectrogram block's place after the tabular numbers, with its per-channel mean and
-        standard deviation on the fitted rows."""
+        standard deviation on the fitted rows, and the CNN's width (by ``device`` unless ``channels`` is set)."""
         inputs, start = [], self.encoding_.n_numeric_inputs
         for block in media_blocks(list(X.columns)):
             values = X[block.names].to_numpy(dtype=np.float32).reshape(len(X), block.shape[0], -1)
             mean = values.mean(axis=(0, 2)).astype(float).tolist()
             std = [max(float(s), 1e-6) for s in values.std(axis=(0, 2))]
             inputs.append({"column": block.column, "kind": block.kind, "shape": list(block.shape), "start": start,
-                           "mean": mean, "std": std, "channels": int(self.channels), "flip": bool(self.flip),
-                           "design": 2})
+                           "mean": mean, "std": std, "channels": cnn_channels(self.channels, device),
+                           "flip": bool(self.flip), "design": 2})
             start += len(block.names)
         return inputs
 

@@ -21,11 +21,6 @@ ARCHITECTURE = "network.json"
 HISTORY = "history.json"
 FORMAT = "trainlab-neural-net"
 FORMAT_VERSION = 1
-CNN_CHANNELS = 24
-"""Channels of the CNN's first stage (then twice and four times as many). Trained from scratch on the CPU, a
-picture or sound network is bound by its time limit and needs a dozen epochs or more: at 24 channels a training
-step took 0.45x the time of 32 (2,491 against 1,120 28x28 pictures a second, batch 256, two threads), so about
-twice the epochs fit a budget; Fashion-MNIST's CNN at 32 channels was still improving when its 600 s ran out."""
 
 
 def _estimator_class() -> Any:
@@ -104,7 +99,7 @@ SPEC = register(ModelSpec(
     key="neural_net", names={"default": "Neural network (MLP)"}, tasks=("binary", "multiclass", "regression"),
     recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn",
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
-              "batch_size": 256, "device": "auto", "class_weight": None, "channels": CNN_CHANNELS, "flip": False,
+              "batch_size": 256, "device": "auto", "class_weight": None, "channels": None, "flip": False,
               "embed_dim": 64, "embed_buckets": 32_768, "embed_tokens": 256},
     space={
         "lr": Param("float", 3e-4, 1e-2, log=True),
