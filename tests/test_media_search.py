@@ -129,3 +129,30 @@ def test_the_cnn_is_wider_on_a_gpu_unless_its_width_is_given() -> None:
     assert cnn_channels(None, torch.device("cpu")) == CPU_CHANNELS
     assert cnn_channels(None, torch.device("cuda")) == GPU_CHANNELS > CPU_CHANNELS
     assert cnn_channels(8, torch.device("cuda")) == 8
+
+
+def test_the_cost_model_counts_only_the_columns_a_classic_family_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The decoded spectrogram values feed the network alone: counted, they made the baselines look 7x costlier."""
+    from trainlab.data.schema import infer_schema
+    from trainlab.evaluate.metrics import Context, resolve_metric
+    from trainlab.search import cost
+    from trainlab.search.budget import Budget
+    from trainlab.search.executor import InProcessExecutor
+    from trainlab.search.scheduler import PLANS, Scheduler
+    from trainlab.search.trial import Candidate, TrainingData
+
+    monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)
+    rng = np.random.default_rng(0)
+    stats = pd.DataFrame(rng.normal(size=(300, 20)), columns=[f"clip_mfcc{i}" for i in range(20)])
+    values = pd.DataFrame(rng.normal(size=(300, 400)), columns=[f"clip#audio1x20x20#{i}" for i in range(400)])
+    y = rng.integers(0, 3, 300)
+    seconds = {}
+    for name, features in (("statistics", stats), ("with the values", pd.concat([stats, values], axis=1))):
+        schema = infer_schema(stats.assign(y=y), "y")
+        folds = [(np.arange(240), np.arange(240, 300))]
+        data = TrainingData(schema=schema, features=features, y=y, weights=None, folds=folds,
+                            context=Context("multiclass", n_classes=3), metric=resolve_metric(None, "multiclass"), seed=0)
+        scheduler = Scheduler(data, Budget(60.0), PLANS["balanced"], InProcessExecutor(data))
+        seconds[name] = [scheduler.predicted_time(Candidate("c", family, {})) for family in ("linear", "neural_net")]
+    assert seconds["statistics"][0] == seconds["with the values"][0]  # the linear model reads the statistics only
+    assert seconds["with the values"][1] > seconds["statistics"][1]  # the network reads the values too
