@@ -113,6 +113,31 @@ def test_the_loop_restores_the_best_weights_not_the_last() -> None:
     assert restored_loss < history[-1].val_loss
 
 
+def test_a_first_plateau_anneals_the_rate_and_a_second_one_stops_the_fit() -> None:
+    gen = torch.Generator().manual_seed(0)
+    n = 200
+    num = torch.randn(n, 5, generator=gen)
+    data = Tensors(num, torch.zeros(n, 0, dtype=torch.int64), torch.randint(0, 2, (n,), generator=gen), torch.ones(n))
+    train, valid = data.rows(torch.arange(150)), data.rows(torch.arange(150, 200))  # random labels: plateaus soon
+
+    def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(out, target, reduction="none")
+
+    histories = {}
+    for anneal in (False, True):
+        torch.manual_seed(0)
+        net = TabularMLP(Architecture(5, [], 2, width=64, depth=2, dropout=0.0))
+        cfg = LoopConfig(epochs=100, batch_size=16, lr=1e-2, patience=3, anneal_on_plateau=anneal)
+        histories[anneal], _ = fit_network(net, train, valid, loss, lambda y, out, w: 0.0, cfg,
+                                           torch.Generator().manual_seed(0))
+    stopped, annealed = histories[False], histories[True]
+    assert len(stopped) < len(annealed) < 100
+    assert [h.val_loss for h in annealed[:len(stopped)]] == [h.val_loss for h in stopped]  # the same fit until then
+    # the rate (read as each epoch starts) dropped at the plateau, and went on down
+    assert annealed[len(stopped) + 1].lr < 0.5 * stopped[-1].lr
+    assert annealed[-1].lr < annealed[len(stopped) + 1].lr
+
+
 def test_the_same_seed_gives_the_same_predictions() -> None:
     X, y = features_and_target(make_table(300))
     first = NeuralNetModel(task="binary", seed=3, **FAST).fit(X, y).predict_proba(X)

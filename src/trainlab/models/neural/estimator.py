@@ -109,7 +109,8 @@ class NeuralNetModel:
         cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,
                          clip_norm=self.clip_norm, patience=self.patience, mixed_precision=_bfloat16_gpu(device),
-                         deadline=FIT_DEADLINE.get(), max_warmup_epochs=0.5 if self.arch_.media else None)
+                         deadline=FIT_DEADLINE.get(), max_warmup_epochs=0.5 if self.arch_.media else None,
+                         anneal_on_plateau=bool(self.arch_.media))
         tensors = self._tensors(X, targets, weights, device)
         threads, self.batch_size_, self.threads_ = torch.get_num_threads(), cfg.batch_size, self._threads(cfg.batch_size)
         torch.set_num_threads(self.threads_)

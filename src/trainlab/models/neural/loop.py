@@ -45,6 +45,13 @@ class LoopConfig:
     deadline lasts a few epochs only, and the share ``warmup`` is of the steps first planned)."""
     clip_norm: float = 1.0
     patience: int = 8
+    anneal_on_plateau: bool = False
+    """With the cosine schedule, a first plateau (``patience`` epochs without a better validation loss) does not end
+    the fit: the schedule is shortened to end ``patience`` epochs later, so the rate drops and anneals from there,
+    and only a second plateau stops it (pictures and sound). Early stopping alone keeps an epoch trained at a high
+    rate: the 24-channel CNN on 6,000 Fashion-MNIST pictures stopped at epoch 42 of 60 (rate at 27 % of its peak,
+    test 0.874 on 5,000 pictures); annealed from there, 8 more epochs gave 0.883. On an H200 the 64-channel CNN on
+    all 57,000 stopped at epoch 23 of 60 at 72 % of its peak rate (test 0.916)."""
     mixed_precision: bool = False
     deadline: float | None = None
     """``time.monotonic()`` moment to stop by: the epochs are planned to end before it (see ``fit_network``)."""
@@ -223,7 +230,8 @@ def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn
                              steps_per_epoch)
     stopper = EarlyStopping(cfg.patience)
     history: list[EpochRecord] = []
-    epochs = cfg.epochs
+    epochs = last = cfg.epochs  # as now planned (the deadline's pace), and at most (``anneal_on_plateau``)
+    annealing = False
     checking = 0.0  # seconds the last validation pass took
     for epoch in range(1, cfg.epochs + 1):
         if epoch > epochs:
@@ -240,13 +248,17 @@ def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn
         if not math.isfinite(train_loss):
             break
         if valid is not None and stopper.update(epoch, val_loss, model):
-            break
+            if annealing or not cfg.anneal_on_plateau or cfg.schedule != "cosine" or epoch + cfg.patience >= epochs:
+                break
+            annealing, last = True, epoch + cfg.patience
+            stopper.patience = epoch - stopper.best_epoch + cfg.patience
+            epochs, total_steps[0] = last, last * steps_per_epoch
         if stop_at is not None and time.monotonic() > stop_at:
             break
         if cfg.deadline is not None and math.isfinite(cfg.deadline):
             # replanned after every epoch, up as well as down: a plan fixed after a slow first epoch (51.6 s against
             # 43-48 s later) ended the CNN 8 epochs and 110 s before its deadline (Fashion-MNIST, 60,000, 600 s)
-            epochs = min(cfg.epochs, epoch + affordable_epochs(cfg.deadline - 3 * checking, history))
+            epochs = min(last, epoch + affordable_epochs(cfg.deadline - 3 * checking, history))
             total_steps[0] = epochs * steps_per_epoch
     if valid is None or not stopper.best_state:
         return history, len(history)
