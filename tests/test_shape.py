@@ -98,3 +98,13 @@ def test_a_sampled_trial_fits_on_fewer_rows_and_scores_every_validation_row() ->
     result = run_trial(Candidate("linear", "linear", {**spec.defaults, "sample_rows": 50}), data, float("inf"))
     assert result.ok and not np.isnan(result.oof[np.r_[0:100, 200:300]]).any()
     assert all(len(m.estimator.coef_) == 1 for m in result.fold_models or [])
+
+
+def test_a_threshold_leak_among_thousands_of_columns_is_found() -> None:
+    frame = wide_table(rows=60, columns=3000, seed=3)
+    rng = np.random.default_rng(4)
+    score = rng.normal(size=60)
+    frame["y"] = np.where(score > np.quantile(score, 0.4), "yes", "no")  # a cut inside a quantile bin
+    frame["leak"] = score
+    checked = check_data(frame, make_config("y", time_limit=None))
+    assert [f.column for f in checked.findings if f.code == "leakage"] == ["leak"]
