@@ -80,8 +80,9 @@ class Schema:
                 f"Add them (empty values are allowed). Columns given: {list_names(list(frame.columns))}."
             )
         problems = []
+        plain = _clear_infinite(frame, [c.name for c in self.features if c.role == "numeric"])
         for col in self.features:
-            if col.role == "numeric":
+            if col.role == "numeric" and col.name not in plain:
                 converted = pd.to_numeric(frame[col.name], errors="coerce")
                 bad = converted.isna() & frame[col.name].notna()
                 if bad.any():
@@ -95,6 +96,18 @@ class Schema:
         if problems:
             raise SchemaError(" ".join(problems))
         return frame[[c.name for c in self.features]]
+
+
+def _clear_infinite(frame: pd.DataFrame, names: list[str]) -> set[str]:
+    """Those ``names`` held as numpy numbers, with infinite values made missing in ``frame`` (in place), all at once
+    rather than column by column (3,000 columns: about 1 s one by one); the rest are left to the caller."""
+    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
+    plain = [name for name in names if isinstance(dtypes[name], np.dtype) and dtypes[name].kind in "iuf"]
+    floats = [name for name in plain if dtypes[name].kind == "f"]
+    infinite = np.isinf(frame[floats].to_numpy())
+    if infinite.any():
+        frame[floats] = frame[floats].mask(infinite)
+    return set(plain)
 
 
 def infer_schema(frame: pd.DataFrame, target: str, task: str | None = None,

@@ -318,7 +318,10 @@ class Scheduler:
         candidate that plans itself to a share of the time left, the CNN on pictures and sound)."""
         if self.budget.time_limit is None or candidate.params.get("budget_share"):
             return None
-        shape = {"rows": len(self.data.y), "columns": self.data.features.shape[1],
+        columns = self.data.features.shape[1]
+        if candidate.params.get("screen"):  # a wide table's screen: the model fits on the columns it keeps
+            columns = min(columns, int(candidate.params["screen"]))
+        shape = {"rows": len(self.data.y), "columns": columns,
                  "classes": self.data.context.n_classes,
                  "folds": len(self.data.folds), "fit_rows": len(self.data.folds[0][0]) if self.data.folds else None}
         return predict_seconds(candidate.family, shape, candidate.params)
