@@ -149,3 +149,15 @@ def test_the_cost_model_counts_the_columns_the_screen_keeps() -> None:
     screened = scheduler.predicted_time(Candidate("linear", "linear", {**spec.defaults, "screen": 48}))
     every = scheduler.predicted_time(Candidate("linear", "linear", dict(spec.defaults)))
     assert screened is not None and every is not None and screened < every / 5
+
+
+def test_the_reference_profile_of_many_columns_matches_column_by_column() -> None:
+    from trainlab.data.profile import feature_kinds, profile_column, profile_reference
+
+    frame = wide_table(rows=40, columns=400)
+    frame.iloc[::3, 5] = np.nan
+    frame.iloc[::2, 7] = np.nan
+    checked = check_data(frame, make_config("y", time_limit=None))
+    features = make_features(checked.frame, checked.schema)
+    found = profile_reference(features, checked.schema, np.full((40, 2), 0.5))["features"]
+    assert found == {name: profile_column(features[name], kind) for name, kind in feature_kinds(checked.schema).items()}
