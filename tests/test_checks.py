@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from trainlab.config import make_config
-from trainlab.data.checks import check_data
+from trainlab.data.checks import check_data, count_duplicates
 from trainlab.data.load import load_table
 from trainlab.errors import ConfigError, DataError
 
@@ -200,3 +200,15 @@ class TestWarnings:
         frame = binary_frame.assign(days_late=np.where(binary_frame["outcome"] == "bad", 30.0, 0.0))
         frame.loc[frame.index[frame["outcome"] == "good"][:4], "days_late"] = np.nan  # never late
         assert finding(check(frame), "leakage").column == "days_late"
+
+
+@pytest.mark.parametrize("columns", [5, 100])
+def test_duplicate_rows_are_counted_on_every_column(columns: int) -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.integers(0, 2, size=(40, columns)).astype(float))
+    frame.iloc[5] = frame.iloc[3]
+    frame.iloc[7] = frame.iloc[3]
+    frame.iloc[9, :30] = frame.iloc[8, :30]  # the same on the first columns only: not a duplicate row
+    frame.iloc[12, 0] = np.nan
+    frame.iloc[13] = frame.iloc[12]
+    assert count_duplicates(frame) == int(frame.duplicated().sum()) >= 3

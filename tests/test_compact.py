@@ -59,3 +59,17 @@ def test_features_stay_compact_and_categories_stay_text(tmp_path: Path) -> None:
     assert features["carrier"].dtype == object
     assert features["carrier"].drop(index=3).tolist() == table["carrier"].drop(index=3).tolist()
     assert pd.isna(features["carrier"].iloc[3])
+
+
+def test_many_float_columns_narrow_together_as_one_by_one() -> None:
+    from trainlab.data.compact import compact_column, compact_frame
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=50), "b": rng.integers(0, 5, 50).astype(float),
+                          "c": rng.integers(0, 100, 50), "d": ["x", "y"] * 25,
+                          "e": np.where(rng.random(50) < 0.2, np.nan, 1.5), "g": [True, False] * 25,
+                          "h": np.r_[np.inf, np.zeros(49)], "i": np.full(50, np.nan), "j": np.r_[1e300, np.zeros(49)]})
+    one_by_one = pd.DataFrame({name: compact_column(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
+                               else frame[name] for name in frame.columns}, index=frame.index)
+    pd.testing.assert_frame_equal(compact_frame(frame), one_by_one)
+    assert compact_frame(frame)["b"].dtype == np.float32 and compact_frame(frame)["a"].dtype == np.float64

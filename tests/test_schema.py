@@ -121,3 +121,40 @@ def test_dates_become_parts_without_deprecated_pandas_calls() -> None:
         features = make_features(frame, infer_schema(frame, "y"))
     assert list(features.columns) == ["when_year", "when_month", "when_day", "when_dayofweek", "when_hour"]
     assert features.iloc[0].tolist() == [2024.0, 1.0, 1.0, 0.0, 10.0]
+
+
+def _numeric_kinds(n: int) -> dict[str, object]:
+    """Numeric columns of every kind the schema tells apart, in several numpy types, with missing values."""
+    rng = np.random.default_rng(1)
+    gaps = rng.normal(size=n)
+    gaps[::7] = np.nan
+    whole_gaps = rng.integers(0, 9, n).astype(float)
+    whole_gaps[n // 2] = np.nan
+    return {"float": rng.normal(size=n), "float32": rng.normal(size=n).astype(np.float32), "gaps": gaps,
+            "int8": rng.integers(-5, 5, n).astype(np.int8), "uint16": rng.integers(0, 9, n).astype(np.uint16),
+            "whole_floats": rng.integers(0, 9, n).astype(float), "whole_gaps": whole_gaps,
+            "customer_id": np.arange(1000, 1000 + n), "row": rng.permutation(n).astype(float),
+            "far_unique": rng.permutation(n) * 1000, "unique_floats": rng.normal(size=n) * 1000,
+            "constant": np.full(n, 3.5), "constant_int": np.full(n, 7, dtype=np.int32),
+            "constant_gaps": np.where(np.arange(n) % 2 == 0, 2.0, np.nan), "blank": np.full(n, np.nan),
+            "signed_zeros": np.where(np.arange(n) % 2 == 0, 0.0, -0.0), "infinite": np.r_[np.inf, rng.normal(size=n - 1)]}
+
+
+@pytest.mark.parametrize("n", [1, 2, 19, 20, 60])
+def test_numeric_columns_at_once_match_column_by_column(n: int) -> None:
+    frame = pd.DataFrame(_numeric_kinds(n)).assign(y=np.arange(n) % 2, word=["a", "b"] * (n // 2) + ["a"] * (n % 2))
+    schema = infer_schema(frame, "y")
+    expected = [infer_column(frame[name], name) for name in frame.columns if name != "y"]
+    assert schema.columns == expected
+    roles = {c.name: c.role for c in expected}
+    assert (roles["blank"], roles["constant"]) == ("empty", "constant")
+    assert roles["customer_id"] == ("constant" if n == 1 else "id" if n >= 20 else "numeric")
+
+
+def test_wide_numeric_table_matches_column_by_column() -> None:
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(30, 600))
+    values[rng.random(values.shape) < 0.05] = np.nan
+    values[:, ::50] = 1.0
+    frame = pd.DataFrame(values, columns=[f"g{i}" for i in range(600)]).assign(y=rng.integers(0, 2, 30))
+    assert infer_schema(frame, "y").columns == [infer_column(frame[name], name) for name in frame.columns[:-1]]

@@ -225,3 +225,17 @@ def test_tuning_starts_from_the_default_and_its_score_even_with_class_weight_non
     tuner.seed_with([TrialResult(Candidate(family, family, dict(spec.defaults)), "ok", score=0.8)])
     assert [t.value for t in tuner.study.trials] == [0.8]
     assert tuner.study.trials[0].params["class_weight"] is None
+
+
+def test_the_analysis_reserve_is_at_most_half_of_what_preparation_left() -> None:
+    from trainlab.config import make_config
+    from trainlab.run import reserve_seconds
+
+    short = make_config("y", time_limit=10)
+    assert reserve_seconds(short, 100, report=True) == 5.0  # half of the limit at most
+    assert reserve_seconds(short, 100, report=True, spent=4.5) == 2.75  # the trials get as long as the analysis
+    assert reserve_seconds(short, 100, report=False, spent=4.5) < 1.0
+    assert reserve_seconds(short, 100, report=True, spent=12.0) == 0.0
+    long = make_config("y", time_limit=300)
+    assert reserve_seconds(long, 100, report=True, spent=4.5) == reserve_seconds(long, 100, report=True)
+    assert reserve_seconds(make_config("y", time_limit=None), 100, report=True) == 0.0

@@ -98,3 +98,66 @@ def test_a_sampled_trial_fits_on_fewer_rows_and_scores_every_validation_row() ->
     result = run_trial(Candidate("linear", "linear", {**spec.defaults, "sample_rows": 50}), data, float("inf"))
     assert result.ok and not np.isnan(result.oof[np.r_[0:100, 200:300]]).any()
     assert all(len(m.estimator.coef_) == 1 for m in result.fold_models or [])
+
+
+def test_a_threshold_leak_among_thousands_of_columns_is_found() -> None:
+    frame = wide_table(rows=60, columns=3000, seed=3)
+    rng = np.random.default_rng(4)
+    score = rng.normal(size=60)
+    frame["y"] = np.where(score > np.quantile(score, 0.4), "yes", "no")  # a cut inside a quantile bin
+    frame["leak"] = score
+    checked = check_data(frame, make_config("y", time_limit=None))
+    assert [f.column for f in checked.findings if f.code == "leakage"] == ["leak"]
+
+
+def test_features_of_many_numeric_columns_keep_their_order_and_types() -> None:
+    from trainlab.data.prepare import as_flag, as_float, as_text
+
+    rng = np.random.default_rng(5)
+    frame = wide_table(rows=30, columns=400).assign(
+        small=rng.integers(0, 9, 30).astype(np.int8), count=rng.integers(0, 900, 30), flag=rng.choice(["yes", "no"], 30),
+        colour=rng.choice(["red", "blue"], 30), when=pd.date_range("2024-01-01", periods=30).astype(str),
+        ratio=rng.normal(size=30).astype(np.float32))
+    frame = frame[["small", *frame.columns[:200], "flag", "when", "colour", *frame.columns[200:400], "count", "ratio",
+                   "y"]]
+    checked = check_data(frame, make_config("y", time_limit=None))
+    features = make_features(checked.frame, checked.schema)
+    one_by_one = {}
+    for col in checked.schema.features:
+        s = checked.frame[col.name]
+        if col.role == "datetime":
+            one_by_one.update({f"{col.name}_{part}": features[f"{col.name}_{part}"] for part in
+                               ("year", "month", "day", "dayofweek", "hour")})
+        else:
+            one_by_one[col.name] = {"numeric": as_float, "boolean": as_flag}.get(col.role, as_text)(s)
+    pd.testing.assert_frame_equal(features, pd.DataFrame(one_by_one, index=checked.frame.index))
+    assert features["small"].dtype == np.float32 and features["count"].dtype == np.float64
+
+
+def test_the_cost_model_counts_the_columns_the_screen_keeps() -> None:
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.budget import Budget
+    from trainlab.search.scheduler import PLANS, Scheduler
+    from trainlab.search.trial import Candidate
+
+    config = make_config("y", time_limit=10)
+    checked = check_data(wide_table(rows=60, columns=3000), config)
+    data = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    scheduler = Scheduler(data, Budget(10), PLANS["balanced"], executor=None)  # type: ignore[arg-type]
+    spec = get_spec("linear")
+    screened = scheduler.predicted_time(Candidate("linear", "linear", {**spec.defaults, "screen": 48}))
+    every = scheduler.predicted_time(Candidate("linear", "linear", dict(spec.defaults)))
+    assert screened is not None and every is not None and screened < every / 5
+
+
+def test_the_reference_profile_of_many_columns_matches_column_by_column() -> None:
+    from trainlab.data.profile import feature_kinds, profile_column, profile_reference
+
+    frame = wide_table(rows=40, columns=400)
+    frame.iloc[::3, 5] = np.nan
+    frame.iloc[::2, 7] = np.nan
+    checked = check_data(frame, make_config("y", time_limit=None))
+    features = make_features(checked.frame, checked.schema)
+    found = profile_reference(features, checked.schema, np.full((40, 2), 0.5))["features"]
+    assert found == {name: profile_column(features[name], kind) for name, kind in feature_kinds(checked.schema).items()}

@@ -19,8 +19,25 @@ CATEGORY_SHARE = 0.5
 def compact_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its numbers in their most compact exact types; text is left as read (pandas' Arrow strings),
     so that what reads a table sees its values as they were written."""
-    return pd.DataFrame({name: compact_column(frame[name]) if pd.api.types.is_numeric_dtype(frame[name])
-                         else frame[name] for name in frame.columns}, index=frame.index)
+    floats = [name for name, dtype in zip(frame.columns, frame.dtypes, strict=True) if dtype == np.float64]
+    narrowed = _narrow_floats(frame[floats]) if floats and frame.columns.is_unique else None
+    narrowed_names = set(floats) if narrowed is not None else set()
+    columns = {name: compact_column(frame[name]) if pd.api.types.is_numeric_dtype(frame[name]) else frame[name]
+               for name in frame.columns if name not in narrowed_names}
+    if narrowed is None:
+        return pd.DataFrame(columns, index=frame.index)
+    return pd.concat([pd.DataFrame(columns, index=frame.index), narrowed], axis=1)[frame.columns]
+
+
+def _narrow_floats(floats: pd.DataFrame) -> pd.DataFrame:
+    """``compact_column`` of 64-bit float columns, in two blocks rather than column by column (3,000 columns:
+    0.7 s one by one): float32 where every value survives the round trip, float64 otherwise."""
+    values = floats.to_numpy()
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes infinite there: not exact, kept as it is
+        narrow = values.astype(np.float32)
+    exact = ((narrow.astype(np.float64) == values) | (np.isnan(values) & np.isnan(narrow))).all(axis=0)
+    return pd.concat([pd.DataFrame(narrow[:, exact], columns=floats.columns[exact], index=floats.index),
+                      pd.DataFrame(values[:, ~exact], columns=floats.columns[~exact], index=floats.index)], axis=1)
 
 
 def compact_column(s: pd.Series) -> pd.Series:

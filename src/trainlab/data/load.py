@@ -108,7 +108,9 @@ def _read_folder(folder: Path) -> pd.DataFrame:
 
 def _with_paths_resolved(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """Columns of picture or sound paths, relative ones taken from the table's folder."""
-    for name in frame.columns:
+    texts = [name for name, dtype in zip(frame.columns, frame.dtypes, strict=True)
+             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]  # kind_of's test
+    for name in texts:
         if kind_of(frame[name]) is not None:
             frame[name] = frame[name].map(lambda v: v if pd.isna(v) else str(folder / str(v)))
     return frame

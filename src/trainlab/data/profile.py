@@ -26,8 +26,13 @@ MISSING_BIN = "__missing__"
 
 def profile_reference(features: pd.DataFrame, schema: Schema, output: np.ndarray) -> dict[str, Any]:
     """The reference of a bundle: ``features`` as ``make_features`` makes them, ``output`` the model's output."""
+    kinds = feature_kinds(schema)
+    numeric = [name for name, kind in kinds.items() if kind == "numeric"]
+    profiles = dict(zip(numeric, _numeric_columns(features[numeric].to_numpy(dtype=float, na_value=np.nan)),
+                        strict=True))
     return {"rows": len(features),
-            "features": {name: profile_column(features[name], kind) for name, kind in feature_kinds(schema).items()},
+            "features": {name: profiles[name] if name in profiles else profile_column(features[name], kind)
+                         for name, kind in kinds.items()},
             "prediction": profile_prediction(output, schema)}
 
 
@@ -66,16 +71,32 @@ def profile_column(values: pd.Series, kind: str) -> dict[str, Any]:
 
 
 def _numeric(values: pd.Series) -> dict[str, Any]:
+    return _numeric_columns(values.to_numpy(dtype=float, na_value=np.nan).reshape(-1, 1))[0]
+
+
+def _numeric_columns(values: np.ndarray) -> list[dict[str, Any]]:
+    """The profile of each column of ``values`` (rows x columns, floats), the quantiles of the columns without
+    missing values computed together (3,000 columns one by one: 2.2 s with the rest of the profile)."""
     n = len(values)
-    present = values.dropna().to_numpy()
-    base: dict[str, Any] = {"kind": "numeric", "rows": n, "missing_rate": _rate(n - len(present), n)}
-    if len(present) == 0:
-        return {**base, "edges": [], "proportions": [], "quantiles": [], "mean": None, "std": None}
-    edges = np.unique(np.quantile(present, np.linspace(0, 1, N_BINS + 1)[1:-1]))
-    counts = np.bincount(numeric_bins(present, edges.tolist()), minlength=len(edges) + 1)
-    return {**base, "edges": edges.tolist(), "proportions": (counts / n).tolist(),
-            "quantiles": np.quantile(present, np.linspace(0, 1, 101)).tolist(),
-            "mean": float(present.mean()), "std": float(present.std())}
+    levels = np.r_[np.linspace(0, 1, N_BINS + 1)[1:-1], np.linspace(0, 1, 101)]  # the bins' edges, then quantiles
+    missing = np.isnan(values)
+    full = ~missing.any(axis=0)
+    quantiles = np.empty((len(levels), values.shape[1]))
+    quantiles[:, full] = np.quantile(values[:, full], levels, axis=0) if n else np.nan
+    profiles = []
+    for j in range(values.shape[1]):
+        present = values[~missing[:, j], j]
+        base: dict[str, Any] = {"kind": "numeric", "rows": n, "missing_rate": _rate(n - len(present), n)}
+        if len(present) == 0:
+            profiles.append({**base, "edges": [], "proportions": [], "quantiles": [], "mean": None, "std": None})
+            continue
+        column = quantiles[:, j] if full[j] else np.quantile(present, levels)
+        edges = np.unique(column[:N_BINS - 1])
+        counts = np.bincount(numeric_bins(present, edges.tolist()), minlength=len(edges) + 1)
+        profiles.append({**base, "edges": edges.tolist(), "proportions": (counts / n).tolist(),
+                         "quantiles": column[N_BINS - 1:].tolist(), "mean": float(present.mean()),
+                         "std": float(present.std())})
+    return profiles
 
 
 def numeric_bins(present: np.ndarray, edges: list[float]) -> np.ndarray:

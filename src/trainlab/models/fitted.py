@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.data.prepare import build_preprocessor, text_settings
+from trainlab.data.prepare import build_preprocessor, feature_groups, screen_numeric, text_settings
 from trainlab.data.schema import Schema
 from trainlab.models.registry import FIT_DEADLINE, ModelSpec, get_spec, model_output
 
@@ -47,7 +47,7 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     With ``valid`` rows and a family that supports it, boosting stops early when they stop improving.
     A ``class_weight`` parameter ("balanced") multiplies ``weights`` by ``class_weights`` of these rows' ``y``;
     ``text_*`` parameters configure the preprocessing of text columns. A ``screen`` parameter keeps that many
-    prepared columns (``build_preprocessor``).
+    prepared columns (``build_preprocessor``), the numeric ones among those ``screen_numeric`` ranks highest.
     """
     family_params, text = text_settings(params)
     balance = family_params.pop("class_weight", None)
@@ -56,7 +56,11 @@ def fit_model(spec: ModelSpec, params: dict[str, Any], schema: Schema, features:
     family_params.pop("budget_share", None)  # how much of the time left a trial may take (search/scheduler.py)
     if screen is not None:  # never more than the columns there are
         screen = min(int(screen), features.shape[1])
-    preprocessor = build_preprocessor(schema, spec.recipe, text, seed, screen)
+    numeric = screen_numeric(features, y, schema, screen) if screen is not None else None
+    preprocessor = build_preprocessor(schema, spec.recipe, text, seed, screen, numeric)
+    if numeric is not None:  # fitted on the columns it keeps (scikit-learn checks each name of its input on each step);
+        unkept = set(feature_groups(schema)[0]) - set(numeric)  # it picks them by name from any rows later
+        features = features[[name for name in features.columns if name not in unkept]]
     best_rounds = None
     token = FIT_DEADLINE.set(deadline)
     try:

@@ -321,7 +321,10 @@ class Scheduler:
         if self.budget.time_limit is None or candidate.params.get("budget_share"):
             return None
         neural = get_spec(candidate.family).recipe == "neural"
-        shape = {"rows": len(self.data.y), "columns": self.data.features.shape[1] if neural else self._classic_columns,
+        columns = self.data.features.shape[1] if neural else self._classic_columns
+        if candidate.params.get("screen"):  # a wide table's screen: the model fits on the columns it keeps
+            columns = min(columns, int(candidate.params["screen"]))
+        shape = {"rows": len(self.data.y), "columns": columns,
                  "classes": self.data.context.n_classes,
                  "folds": len(self.data.folds), "fit_rows": len(self.data.folds[0][0]) if self.data.folds else None}
         return predict_seconds(candidate.family, shape, candidate.params)
