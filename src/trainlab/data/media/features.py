@@ -93,5 +93,5 @@ def batch_features(batch: np.ndarray, index: pd.Index, column: str, params: dict
     classic, names = (images if params["kind"] == "image" else audio).classic_features(batch)
     raw = batch.reshape(len(batch), -1).astype(np.float32)
     data = np.concatenate([raw, classic], axis=1)
-    return pd.DataFrame(data, index=index,
-                        columns=neural_columns(column, params) + [f"{column}_{n}" for n in names])
+    labels = pd.Index(neural_columns(column, params) + [f"{column}_{n}" for n in names], dtype=object)  # prepare.LABELS
+    return pd.DataFrame(data, index=index, columns=labels)
