@@ -130,7 +130,9 @@ def test_features_of_many_numeric_columns_keep_their_order_and_types() -> None:
                                ("year", "month", "day", "dayofweek", "hour")})
         else:
             one_by_one[col.name] = {"numeric": as_float, "boolean": as_flag}.get(col.role, as_text)(s)
-    pd.testing.assert_frame_equal(features, pd.DataFrame(one_by_one, index=checked.frame.index))
+    expected = pd.DataFrame(one_by_one, index=checked.frame.index)
+    expected.columns = expected.columns.astype(object)  # plain string labels (prepare.LABELS)
+    pd.testing.assert_frame_equal(features, expected)
     assert features["small"].dtype == np.float32 and features["count"].dtype == np.float64
 
 
