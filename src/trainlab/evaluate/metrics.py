@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 from trainlab.errors import ConfigError, did_you_mean
@@ -65,11 +66,23 @@ def _roc_auc(y: np.ndarray, proba: np.ndarray, ctx: Context) -> float:
         return float("nan")
     if ctx.task == "binary":
         positive = proba[:, ctx.positive_index]
+        if ctx.weights is None:
+            return _binary_auc(y == ctx.positive_index, positive)
         return float(skm.roc_auc_score(y == ctx.positive_index, positive, sample_weight=ctx.weights))
     present = np.unique(y)
     if len(present) < ctx.n_classes:
         return float("nan")
     return float(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro", sample_weight=ctx.weights))
+
+
+def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Unweighted binary ROC AUC as the Mann-Whitney statistic over average ranks (ties count half): scikit-learn's
+    value, without its input checks, which took most of its 12 ms a call on 8,000 rows (an ensemble selection
+    makes 300 such calls: 3.6 s of the 3.9 s it took on islr_default, after the last trial, past the limit)."""
+    ranks = rankdata(score)
+    n_positive = int(positive.sum())
+    n_negative = len(positive) - n_positive
+    return float((ranks[positive].sum() - n_positive * (n_positive + 1) / 2) / (n_positive * n_negative))
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray, ctx: Context) -> float:
