@@ -240,7 +240,6 @@ def _search(executor: Executor, training: TrainingData, families: list[Any], con
             folder: Path, listener: Listener,
             early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult, float], float]]:
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
-    threading.Thread(target=_warm_up_bundle_writer, name="trainlab-warm-up", daemon=True).start()
     try:
         scheduler = Scheduler(training, budget, PLANS[config.preset], executor, listener, TrialJournal(folder / "search"),
                               named=config.models)
@@ -291,11 +290,6 @@ class _EarlyModel:
 
     def seconds_after(self, start: float) -> float | None:
         return None if self.saved_at is None else round(self.saved_at - start, 3)
-
-
-def _warm_up_bundle_writer() -> None:
-    """Import the bundle writer's libraries while the first trials run: the first usable model is saved sooner."""
-    import skops.io  # noqa: F401
 
 
 def _both(first: Listener | None, second: Listener) -> Listener:
