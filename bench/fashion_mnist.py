@@ -87,8 +87,10 @@ def main() -> None:
     described = json.loads(network.read_text()) if network is not None else {}
     cnn = {"trained_on": described.get("trained_on"),
            "channels": [m["channels"] for m in described.get("architecture", {}).get("media", [])]}
+    calibration = json.loads((run.folder / "run.json").read_text()).get("calibration") or {}
     print(json.dumps({"train_images": args.train_rows, "cnn": cnn, "test_images": len(rows), "time_limit_s": args.time_limit,
                       "run_seconds": round(seconds, 1), "best_model": run.best_model,
+                      "calibration": {k: calibration.get(k) for k in ("method", "oof_accuracy")},
                       "test_accuracy": round(accuracy, 4), "cnn_images_per_s_by_epoch": pace}, indent=1))
 
 

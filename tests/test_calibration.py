@@ -264,3 +264,20 @@ def test_train_calibrates_an_over_confident_tree_end_to_end(tmp_path):
     html = write_report(run.folder).read_text()
     assert ("Probabilities not calibrated: Platt scaling (sigmoid) or isotonic regression did not lower the "
             "out-of-fold log loss (0.5000) enough.") in html
+
+
+def test_a_multiclass_calibrator_that_would_cost_accuracy_is_not_chosen():
+    # labels from softmax probabilities; the model's logits are scaled and shifted per class, so Platt scaling per
+    # class lowers the cross-fitted log loss more than one temperature does, but changes predicted classes for worse
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(2000, 3)) * 1.5
+    true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(3, p=row) for row in true])
+    shift, scale = rng.normal(size=3), np.exp(rng.normal(size=3) * 0.5)
+    shown = np.exp(logits * scale + shift)
+    shown /= shown.sum(axis=1, keepdims=True)
+    calibrator, record = choose_calibration(shown, y, 3, seed=0)
+    accuracy = record["oof_accuracy"]
+    assert record["candidates"]["sigmoid_ovr"] < min(record["candidates"]["temperature"], record["oof_log_loss_before"])
+    assert accuracy["sigmoid_ovr"] < accuracy["before"] == accuracy["temperature"]
+    assert record["method"] != "sigmoid_ovr" and (calibrator is None or calibrator.method == "temperature")

@@ -113,6 +113,54 @@ def test_the_loop_restores_the_best_weights_not_the_last() -> None:
     assert restored_loss < history[-1].val_loss
 
 
+def test_selecting_by_the_metric_keeps_the_epoch_of_the_best_accuracy_the_loss_breaking_ties() -> None:
+    gen = torch.Generator().manual_seed(0)
+    n = 200
+    num = torch.randn(n, 5, generator=gen)
+    y = (num[:, 0] + 0.8 * torch.randn(n, generator=gen) > 0).long()  # learnable, with noise: the loss soon rises
+    data = Tensors(num, torch.zeros(n, 0, dtype=torch.int64), y, torch.ones(n))
+    train, valid = data.rows(torch.arange(150)), data.rows(torch.arange(150, 200))
+
+    def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(out, target, reduction="none")
+
+    def accuracy(y: np.ndarray, out: np.ndarray, w: np.ndarray) -> float:
+        return float((out.argmax(1) == y).mean())
+
+    torch.manual_seed(0)
+    net = TabularMLP(Architecture(5, [], 2, width=64, depth=2, dropout=0.0))
+    cfg = LoopConfig(epochs=40, batch_size=16, lr=1e-2, schedule="constant", patience=40, select_by_metric=True)
+    history, best = fit_network(net, train, valid, loss, accuracy, cfg, torch.Generator().manual_seed(0))
+    top = max(h.val_metric for h in history)
+    assert history[best - 1].val_metric == top
+    assert history[best - 1].val_loss == min(h.val_loss for h in history if h.val_metric == top)
+    assert evaluate(net, valid, loss, accuracy, cfg)[1] == top
+
+
+def test_a_picture_classifier_trains_on_smoothed_labels_and_sharpens_its_head_on_the_validation_rows() -> None:
+    from trainlab.models.calibration import log_loss
+    from trainlab.models.neural.estimator import MEDIA_LABEL_SMOOTHING
+
+    rng = np.random.default_rng(0)
+    n, size = 240, 6
+    y = rng.integers(0, 3, n)
+    pixels = rng.normal(size=(n, size * size)).astype(np.float32) + y[:, None]
+    X = pd.DataFrame(pixels, columns=[f"p#image1x{size}x{size}#{i}" for i in range(size * size)])
+    fits = {}
+    for smoothing in (None, 0.0):
+        fits[smoothing] = NeuralNetModel(task="multiclass", epochs=6, channels=4, label_smoothing=smoothing).fit(
+            X.iloc[:160], y[:160], valid=(X.iloc[160:], y[160:]))
+    smoothed, plain = fits[None], fits[0.0]
+    assert smoothed.smoothing_ == MEDIA_LABEL_SMOOTHING and plain.smoothing_ == 0.0
+    assert plain.temperature_ == 1.0 and smoothed.temperature_ < 1.0  # smoothed probabilities were too flat
+    held = smoothed.predict_proba(X.iloc[160:])
+    flat = np.exp(np.log(held) * smoothed.temperature_)  # as the head gave them before it was divided
+    flat /= flat.sum(axis=1, keepdims=True)
+    assert log_loss(y[160:], held, 3) < log_loss(y[160:], flat, 3)
+    table = NeuralNetModel(task="multiclass", epochs=2).fit(X.set_axis([f"c{i}" for i in range(size * size)], axis=1), y)
+    assert table.smoothing_ == 0.0 and table.temperature_ == 1.0
+
+
 def test_a_first_plateau_anneals_the_rate_and_a_second_one_stops_the_fit() -> None:
     gen = torch.Generator().manual_seed(0)
     n = 200

@@ -4,7 +4,8 @@ Binary tasks: Platt scaling (``sigmoid``, two numbers on the logit of the second
 ``isotonic`` regression (its breakpoints, applied with ``np.interp``). Multiclass tasks: ``temperature``
 scaling of the log-probabilities (one number) or ``sigmoid_ovr`` (Platt scaling per class, one-vs-rest,
 then rows renormalized). ``choose_calibration`` keeps a calibrator only when cross-fitting on the
-out-of-fold rows shows it lowers log loss.
+out-of-fold rows shows it lowers log loss, and, with more than two classes, does not lower accuracy: Platt scaling
+per class can change the predicted class.
 
 A calibrator's scale (Platt slope, inverse temperature) has a prior centred on leaving the probabilities as
 they are. Without it, out-of-fold predictions with no mistakes (small, nearly separable tables) drive the fit
@@ -133,9 +134,16 @@ def choose_calibration(oof: np.ndarray | None, y: np.ndarray, n_classes: int, we
     methods = [m for m in (BINARY_METHODS if n_classes == 2 else MULTICLASS_METHODS)
                if m != "isotonic" or len(t) >= ISOTONIC_MIN_ROWS]
     folds = list(StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(p, t))
-    scores = {m: log_loss(t, _cross_fit(m, p, t, w, n_classes, folds), n_classes, w) for m in methods}
-    best = min(scores, key=lambda m: scores[m])
+    held = {m: _cross_fit(m, p, t, w, n_classes, folds) for m in methods}
+    scores = {m: log_loss(t, held[m], n_classes, w) for m in methods}
     record.update(oof_log_loss_before=before, candidates=scores)
+    if n_classes > 2:  # per-class calibrators can change the predicted class: never at the cost of accuracy
+        accuracy = {m: _accuracy(t, held[m], w) for m in methods}
+        record["oof_accuracy"] = {"before": _accuracy(t, p, w), **accuracy}
+        scores = {m: v for m, v in scores.items() if accuracy[m] >= record["oof_accuracy"]["before"]}
+        if not scores:
+            return None, record | {"oof_log_loss_after": before}
+    best = min(scores, key=lambda m: scores[m])
     if not scores[best] < before * (1 - MARGIN):
         return None, record | {"oof_log_loss_after": before}
     return fit_calibrator(best, p, t, w, n_classes), record | {"method": best, "oof_log_loss_after": scores[best]}
@@ -154,6 +162,10 @@ def log_loss(y: np.ndarray, proba: np.ndarray, n_classes: int, weights: np.ndarr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return float(sk_log_loss(y, proba, labels=np.arange(n_classes), sample_weight=weights))
+
+
+def _accuracy(y: np.ndarray, proba: np.ndarray, weights: np.ndarray | None) -> float:
+    return float(np.average(proba.argmax(axis=1) == y, weights=weights))
 
 
 def _cross_fit(method: str, p: np.ndarray, y: np.ndarray, w: np.ndarray | None, n_classes: int,

@@ -20,6 +20,7 @@ from torch import nn
 
 from trainlab.data.media import block_columns, media_blocks
 from trainlab.errors import ConfigError, raise_all
+from trainlab.models.calibration import fit_calibrator
 from trainlab.models.neural.encoders import MediaInput, cnn_channels
 from trainlab.models.neural.loop import OPTIMIZERS, SCHEDULES, LoopConfig, Tensors, fit_network, predict_outputs
 from trainlab.models.neural.network import Architecture, Encoding, build_network, columns
@@ -38,6 +39,10 @@ a time limit ended it after about 100 (spoken digits, 120 s: validation 0.78 at 
 CPU a small batch costs no more per picture (epochs of 6 s at batch 32 against 7.5 s at 256); large sets keep
 ``batch_size``."""
 MIN_WORK_FOR_THREADS = 512 * 512  # batch size x width from which more threads pay off
+MEDIA_LABEL_SMOOTHING = 0.1
+"""Label smoothing of a picture or sound classifier's training loss when ``label_smoothing`` is None (tables: 0):
+a CNN trained from scratch grows overconfident on its training pictures (Fashion-MNIST on an H200: training loss
+0.057 at epoch 30 while the validation loss rose from 0.20 to 0.25); smoothed targets hold its logits back."""
 FEW_ROWS_ONE_THREAD = 64
 """Predictions of at most this many rows use one thread: one 28x28 picture through the CNN took 10.6 ms on one
 thread and 167 ms on two while another process kept both cores busy (threads wait on each other)."""
@@ -48,14 +53,16 @@ class NeuralNetModel:
 
     After ``fit``: ``history_`` (one dict per epoch: train_loss, val_loss, val_metric, lr, seconds),
     ``best_epoch_`` (whose weights it kept), ``metric_name_``, ``device_``, ``batch_size_`` and ``threads_``
-    (as used: both grow on large tables) and ``classes_`` (classifiers).
+    (as used: both grow on large tables), ``smoothing_`` and ``temperature_`` (the label smoothing it trained
+    with, and the temperature its head was divided by after) and ``classes_`` (classifiers).
     """
 
     def __init__(self, *, task: str = "binary", width: int = 256, depth: int = 2, dropout: float = 0.2,
                  norm: str = "batch", lr: float = 1e-3, weight_decay: float = 1e-2, epochs: int = 60,
                  batch_size: int = 256, optimizer: str = "adamw", schedule: str = "cosine", patience: int = 8,
                  clip_norm: float = 1.0, validation_fraction: float = 0.1, device: str = "auto",
-                 channels: int | None = None, flip: bool = False, embed_dim: int = 64, embed_buckets: int = 32_768,
+                 channels: int | None = None, flip: bool = False, label_smoothing: float | None = None,
+                 embed_dim: int = 64, embed_buckets: int = 32_768,
                  embed_tokens: int = 256, seed: int = 0, n_jobs: int = 1) -> None:
         self.task = task
         self.width = width
@@ -74,6 +81,7 @@ class NeuralNetModel:
         self.device = device
         self.channels = channels
         self.flip = flip
+        self.label_smoothing = label_smoothing
         self.embed_dim = embed_dim
         self.embed_buckets = embed_buckets
         self.embed_tokens = embed_tokens
@@ -105,12 +113,15 @@ class NeuralNetModel:
                                   depth=self.depth, dropout=self.dropout, norm=self.norm,
                                   media=self._media_inputs(X.iloc[fit_rows], device))
         self.arch_.texts = self._text_inputs(X.iloc[fit_rows])
-        batch_size = self._media_batch_size(len(fit_rows)) if self.arch_.media else self._batch_size(len(fit_rows))
+        media = bool(self.arch_.media)
+        self.smoothing_ = (MEDIA_LABEL_SMOOTHING if media and self._classifier else 0.0) \
+            if self.label_smoothing is None else float(self.label_smoothing)
+        batch_size = self._media_batch_size(len(fit_rows)) if media else self._batch_size(len(fit_rows))
         cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,
                          clip_norm=self.clip_norm, patience=self.patience, mixed_precision=_bfloat16_gpu(device),
-                         deadline=FIT_DEADLINE.get(), max_warmup_epochs=0.5 if self.arch_.media else None,
-                         anneal_on_plateau=bool(self.arch_.media))
+                         deadline=FIT_DEADLINE.get(), max_warmup_epochs=0.5 if media else None,
+                         anneal_on_plateau=media, select_by_metric=media and self._classifier)
         tensors = self._tensors(X, targets, weights, device)
         threads, self.batch_size_, self.threads_ = torch.get_num_threads(), cfg.batch_size, self._threads(cfg.batch_size)
         torch.set_num_threads(self.threads_)
@@ -122,12 +133,29 @@ class NeuralNetModel:
                 watched = tensors.rows(torch.as_tensor(valid_rows, device=device)) if len(valid_rows) else None
                 history, self.best_epoch_ = fit_network(net, tensors.rows(torch.as_tensor(fit_rows, device=device)),
                                                         watched, self._loss, self._metric, cfg, generator)
+                self.temperature_ = self._sharpen(net, watched, cfg) if self.smoothing_ and watched is not None else 1.0
         finally:
             torch.set_num_threads(threads)
         self.net_ = net.to("cpu").eval()
         self.device_ = str(device)
         self.history_ = [asdict(h) for h in history]
         return self
+
+    def _sharpen(self, net: nn.Module, valid: Tensors, cfg: LoopConfig) -> float:
+        """Divide the head's outputs by a temperature fitted on the validation rows (their log loss) and return it.
+        Trained on smoothed labels, a network's probabilities are flatter than its accuracy warrants by design
+        (Fashion-MNIST on an H200: validation log loss 0.241 as trained, 0.183 at its best temperature), and its
+        trial is ranked by them."""
+        logits = predict_outputs(net, valid.num, valid.cat, mixed_precision=cfg.mixed_precision).double()
+        proba = torch.softmax(logits, dim=1).cpu().numpy()
+        found = fit_calibrator("temperature", proba, valid.y.cpu().numpy(), valid.w.cpu().numpy(), proba.shape[1])
+        temperature = float(found.params["temperature"])
+        head = net.head
+        assert isinstance(head, nn.Linear)
+        with torch.no_grad():
+            head.weight.div_(temperature)
+            head.bias.div_(temperature)
+        return temperature
 
     def _with_valid(self, X: pd.DataFrame, targets: np.ndarray, weights: np.ndarray,
                     valid: tuple[pd.DataFrame, Any]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -203,6 +231,8 @@ class NeuralNetModel:
                 problems.append(f"neural_net option {name} must be an integer of at least {least}, got {value!r}.")
         if not 0 <= self.dropout < 1:
             problems.append(f"neural_net option dropout must be in [0, 1), got {self.dropout!r}.")
+        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
+            problems.append(f"neural_net option label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
         if not 0 <= self.validation_fraction < 1:
             problems.append(f"neural_net option validation_fraction must be in [0, 1), got {self.validation_fraction!r}.")
         raise_all(problems, ConfigError)
@@ -257,7 +287,7 @@ class NeuralNetModel:
 
     def _loss(self, output: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if self._classifier:
-            return nn.functional.cross_entropy(output, y, reduction="none")
+            return nn.functional.cross_entropy(output, y, reduction="none", label_smoothing=self.smoothing_)
         return nn.functional.mse_loss(output[:, 0], y, reduction="none")
 
     def _metric(self, y: np.ndarray, output: np.ndarray, w: np.ndarray) -> float:

@@ -56,7 +56,8 @@ def save(estimator: Any, folder: Path) -> list[str]:
     save_file({k: v.contiguous() for k, v in estimator.net_.state_dict().items()}, str(folder / WEIGHTS))
     described = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": estimator.get_params(),
                  "architecture": estimator.arch_.to_dict(), "encoding": estimator.encoding_.to_dict(),
-                 "best_epoch": estimator.best_epoch_, "trained_on": estimator.device_}
+                 "best_epoch": estimator.best_epoch_, "trained_on": estimator.device_,
+                 "temperature": getattr(estimator, "temperature_", 1.0)}
     if estimator.task == "regression":
         described["target"] = {"mean": estimator.target_mean_, "scale": estimator.target_scale_}
     else:
@@ -100,7 +101,7 @@ SPEC = register(ModelSpec(
     recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn",
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
               "batch_size": 256, "device": "auto", "class_weight": None, "channels": None, "flip": False,
-              "embed_dim": 64, "embed_buckets": 32_768, "embed_tokens": 256},
+              "label_smoothing": None, "embed_dim": 64, "embed_buckets": 32_768, "embed_tokens": 256},
     space={
         "lr": Param("float", 3e-4, 1e-2, log=True),
         "epochs": Param("int", 20, 200, log=True),

@@ -52,6 +52,11 @@ class LoopConfig:
     rate: the 24-channel CNN on 6,000 Fashion-MNIST pictures stopped at epoch 42 of 60 (rate at 27 % of its peak,
     test 0.874 on 5,000 pictures); annealed from there, 8 more epochs gave 0.883. On an H200 the 64-channel CNN on
     all 57,000 stopped at epoch 23 of 60 at 72 % of its peak rate (test 0.916)."""
+    select_by_metric: bool = False
+    """Early stopping and the weights kept follow the validation metric (greater is better: a classifier's accuracy
+    or AUC; the loss breaks ties) instead of the validation loss (pictures and sound). A CNN's validation loss
+    rises as it grows confident while its accuracy still improves: on an H200 the Fashion-MNIST CNN kept epoch 15
+    by its loss, at 0.929 validation accuracy, while later epochs' accuracy held or rose."""
     mixed_precision: bool = False
     deadline: float | None = None
     """``time.monotonic()`` moment to stop by: the epochs are planned to end before it (see ``fit_network``)."""
@@ -87,19 +92,22 @@ class EpochRecord:
 
 @dataclass
 class EarlyStopping:
-    """Keeps the weights of the epoch with the lowest validation loss; says stop after ``patience`` epochs
-    without improvement."""
+    """Keeps the weights of the epoch with the lowest validation score (the loss, or the metric negated), the
+    loss breaking ties; says stop after ``patience`` epochs without improvement."""
 
     patience: int
+    best_score: float = math.inf
     best_loss: float = math.inf
     best_epoch: int = 0
     best_state: dict[str, torch.Tensor] = field(default_factory=dict)
 
-    def update(self, epoch: int, val_loss: float, model: nn.Module) -> bool:
-        improved = math.isfinite(val_loss) and (
-            not math.isfinite(self.best_loss) or val_loss < self.best_loss - 1e-6 * abs(self.best_loss))
+    def update(self, epoch: int, score: float, model: nn.Module, loss: float = math.nan) -> bool:
+        margin = 1e-6 * abs(self.best_score) if math.isfinite(self.best_score) else 0.0
+        improved = math.isfinite(score) and (
+            not math.isfinite(self.best_score) or score < self.best_score - margin
+            or (abs(score - self.best_score) <= margin and loss < self.best_loss))
         if improved or not self.best_state:
-            self.best_loss, self.best_epoch = val_loss, epoch
+            self.best_score, self.best_loss, self.best_epoch = score, loss, epoch
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             return False
         return epoch - self.best_epoch >= self.patience
@@ -247,7 +255,8 @@ def fit_network(model: nn.Module, train: Tensors, valid: Tensors | None, loss_fn
         history.append(EpochRecord(epoch, train_loss, val_loss, val_metric, lr, time.perf_counter() - started))
         if not math.isfinite(train_loss):
             break
-        if valid is not None and stopper.update(epoch, val_loss, model):
+        score = -val_metric if cfg.select_by_metric else val_loss
+        if valid is not None and stopper.update(epoch, score, model, val_loss):
             if annealing or not cfg.anneal_on_plateau or cfg.schedule != "cosine" or epoch + cfg.patience >= epochs:
                 break
             annealing, last = True, epoch + cfg.patience
