@@ -52,7 +52,7 @@ def main() -> None:
     p.add_argument("--models", default="linear,lightgbm,neural_net")
     p.add_argument("--work", type=Path, default=Path("fashion-mnist-bench"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="CPU cores for the baselines and the CPU network")
+    p.add_argument("--jobs", type=int, default=None, help="CPU cores (default: automatic, as trainlab train)")
     p.add_argument("--source", type=Path, default=SOURCE, help="folder of the IDX files (default: Debian's)")
     p.add_argument("--report", action="store_true", help="also write report.html (its analysis shares the limit)")
     args = p.parse_args()
