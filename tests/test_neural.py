@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -137,7 +138,8 @@ def test_selecting_by_the_metric_keeps_the_epoch_of_the_best_accuracy_the_loss_b
     assert evaluate(net, valid, loss, accuracy, cfg)[1] == top
 
 
-def test_a_picture_classifier_trains_on_smoothed_labels_and_sharpens_its_head_on_the_validation_rows() -> None:
+def test_a_picture_classifier_trains_on_smoothed_labels_and_sharpens_its_head_on_the_validation_rows(
+        tmp_path: Path) -> None:
     from trainlab.models.calibration import log_loss
     from trainlab.models.neural.estimator import MEDIA_LABEL_SMOOTHING
 
@@ -157,6 +159,11 @@ def test_a_picture_classifier_trains_on_smoothed_labels_and_sharpens_its_head_on
     flat = np.exp(np.log(held) * smoothed.temperature_)  # as the head gave them before it was divided
     flat /= flat.sum(axis=1, keepdims=True)
     assert log_loss(y[160:], held, 3) < log_loss(y[160:], flat, 3)
+    family = get_spec("neural_net")
+    family.save(smoothed, tmp_path)
+    loaded = family.load(tmp_path, "multiclass")
+    assert loaded.temperature_ == smoothed.temperature_
+    np.testing.assert_allclose(loaded.predict_proba(X.iloc[160:]), held, rtol=1e-5)
     table = NeuralNetModel(task="multiclass", epochs=2).fit(X.set_axis([f"c{i}" for i in range(size * size)], axis=1), y)
     assert table.smoothing_ == 0.0 and table.temperature_ == 1.0
 

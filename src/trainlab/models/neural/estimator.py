@@ -114,8 +114,8 @@ class NeuralNetModel:
                                   media=self._media_inputs(X.iloc[fit_rows], device))
         self.arch_.texts = self._text_inputs(X.iloc[fit_rows])
         media = bool(self.arch_.media)
-        self.smoothing_ = (MEDIA_LABEL_SMOOTHING if media and self._classifier else 0.0) \
-            if self.label_smoothing is None else float(self.label_smoothing)
+        default = MEDIA_LABEL_SMOOTHING if media and self._classifier else 0.0
+        self.smoothing_ = default if self.label_smoothing is None else float(self.label_smoothing)
         batch_size = self._media_batch_size(len(fit_rows)) if media else self._batch_size(len(fit_rows))
         cfg = LoopConfig(epochs=self.epochs, batch_size=batch_size, lr=self.lr,
                          weight_decay=self.weight_decay, optimizer=self.optimizer, schedule=self.schedule,

@@ -57,7 +57,7 @@ def save(estimator: Any, folder: Path) -> list[str]:
     described = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": estimator.get_params(),
                  "architecture": estimator.arch_.to_dict(), "encoding": estimator.encoding_.to_dict(),
                  "best_epoch": estimator.best_epoch_, "trained_on": estimator.device_,
-                 "temperature": getattr(estimator, "temperature_", 1.0)}
+                 "temperature": estimator.temperature_}
     if estimator.task == "regression":
         described["target"] = {"mean": estimator.target_mean_, "scale": estimator.target_scale_}
     else:
@@ -87,6 +87,7 @@ def load(folder: Path, task: str) -> Any:
     model.net_.eval()
     model.best_epoch_ = int(described["best_epoch"])
     model.device_ = str(described["trained_on"])
+    model.temperature_ = float(described.get("temperature", 1.0))  # already in the head's weights; 1.0 before it was
     model.history_ = json.loads((folder / HISTORY).read_text(encoding="utf-8"))["epochs"]
     if task == "regression":
         model.target_mean_ = float(described["target"]["mean"])
