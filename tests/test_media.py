@@ -218,6 +218,10 @@ def test_cnn_reloads_to_the_same_outputs(tmp_path: Path) -> None:
     save_bundle(model, checked.schema, tmp_path / "bundle")
     _, loaded = load_bundle(tmp_path / "bundle")
     assert np.allclose(loaded.output(features), model.output(features), atol=1e-5)
+    # the network's preprocessing only passes columns through: applied as a selection, with the same values
+    shuffled = features[features.columns[::-1]]
+    assert model.prepare(shuffled).equals(model.preprocessor.transform(features))
+    assert np.array_equal(model.output(shuffled), model.output(features))
 
 
 def test_a_missing_file_at_predict_time_is_named(tmp_path: Path) -> None:
@@ -263,3 +267,5 @@ def test_the_server_predicts_an_uploaded_picture(tmp_path: Path) -> None:
         assert wrong.status_code == 422 and "not an image file" in wrong.text
         broken = httpx.post(f"{base}/predict/file", files={"file": ("bad.png", b"\x89PNG no", "image/png")})
         assert broken.status_code == 422 and "bad.png" in broken.text
+    from trainlab.data.media import cache
+    assert not [key for key in cache._CACHE if "trainlab-upload-" in key[0]]  # uploads are not kept decoded

@@ -61,3 +61,29 @@ class _TwoOfThree:
 def test_model_output_puts_probabilities_under_the_classes_the_model_saw() -> None:
     out = model_output(_TwoOfThree(), None, "multiclass", 3)
     assert out.tolist() == [[0.25, 0.0, 0.75], [1.0, 0.0, 0.0]]
+
+
+def test_a_preprocessing_that_only_passes_columns_through_is_applied_as_a_selection() -> None:
+    import pandas as pd
+
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.prepare import make_features, passthrough_columns
+    from trainlab.models.fitted import fit_model
+    from trainlab.run import encode_target
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "c": rng.choice(["x", "y"], 200)})
+    table["y"] = np.where(table["a"] + (table["c"] == "x") > 0.5, "yes", "no")
+    spec, params = get_spec("lightgbm"), {**get_spec("lightgbm").defaults, "n_estimators": 20}
+    numbers = check_data(table.drop(columns="c"), make_config("y"))
+    features = make_features(numbers.frame, numbers.schema)
+    model = fit_model(spec, params, numbers.schema, features, encode_target(numbers.frame, numbers.schema), None, 0)
+    assert passthrough_columns(model.preprocessor) == ["a", "b"]
+    shuffled = features[["b", "a"]]
+    assert model.prepare(shuffled).equals(model.preprocessor.transform(features))
+    assert np.array_equal(model.output(shuffled), model.output(features))
+    mixed = check_data(table, make_config("y"))  # a category is encoded: the preprocessing runs as fitted
+    model = fit_model(spec, params, mixed.schema, make_features(mixed.frame, mixed.schema),
+                      encode_target(mixed.frame, mixed.schema), None, 0)
+    assert passthrough_columns(model.preprocessor) is None

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from trainlab.data.prepare import build_preprocessor, feature_groups, screen_numeric, text_settings
+from trainlab.data.prepare import build_preprocessor, feature_groups, passthrough_columns, screen_numeric, text_settings
 from trainlab.data.schema import Schema
 from trainlab.models.registry import FIT_DEADLINE, ModelSpec, get_spec, model_output
 
@@ -30,8 +31,22 @@ class TrainedModel:
         """Class probabilities (rows x classes), or predictions for regression."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            prepared = self.preprocessor.transform(features)
-            return model_output(self.estimator, prepared, self.task, self.n_classes)
+            return model_output(self.estimator, self.prepare(features), self.task, self.n_classes)
+
+    def prepare(self, features: pd.DataFrame) -> Any:
+        """The estimator's input: the fitted preprocessing's output. One that only passes columns through gives
+        them by position (the same values: scikit-learn's checks of names and frames took 10-13 ms of the 30 ms
+        one picture took to predict, for 1,100 columns)."""
+        if self._passed is not None:
+            at = features.columns.get_indexer(self._passed)
+            if (at >= 0).all():
+                return features.iloc[:, at]
+        return self.preprocessor.transform(features)
+
+    @cached_property
+    def _passed(self) -> pd.Index | None:
+        names = passthrough_columns(self.preprocessor)
+        return None if names is None else pd.Index(names, dtype=object)
 
     @property
     def spec(self) -> ModelSpec:

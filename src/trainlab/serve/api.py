@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from trainlab import __version__
 from trainlab.data.archive import table_suffix
 from trainlab.data.load import load_table
 from trainlab.data.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of_path
+from trainlab.data.media.cache import read_once_folder
 from trainlab.errors import DataError
 from trainlab.serve import v2, v2_bytes
 from trainlab.serve.model import RequestProblem, ServedModel, rows_from_json
@@ -214,9 +214,9 @@ async def read_upload(request: Request, on_file: Callable[[Path], Any] | None = 
     data = await upload.read()
 
     def parse() -> pd.DataFrame:
-        with tempfile.TemporaryDirectory(prefix="trainlab-upload-") as folder:
+        with read_once_folder("trainlab-upload-") as folder:
             # a picture or clip keeps its own name, which an error about it then shows
-            path = Path(folder) / (Path(name).name if on_file is not None else f"upload{suffix}")
+            path = folder / (Path(name).name if on_file is not None else f"upload{suffix}")
             path.write_bytes(data)
             try:
                 return on_file(path) if on_file is not None else load_table(path)

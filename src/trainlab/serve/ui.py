@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from trainlab.data.load import load_table
+from trainlab.data.media.cache import read_once_folder
 from trainlab.data.media.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of_path
 from trainlab.data.schema import infer_schema, infer_task
 from trainlab.data.tokens import TOKEN_PATTERN
@@ -304,10 +305,8 @@ def _media_input(served: ServedModel) -> Any:
 
 def _predict_file(served: ServedModel, column: str, filename: str, data: bytes) -> dict[str, Any]:
     """The prediction of one uploaded file, written under its own name in a temporary folder while it is read."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="trainlab-ui-") as folder:
-        path = Path(folder) / filename
+    with read_once_folder("trainlab-ui-") as folder:
+        path = folder / filename
         path.write_bytes(data)
         try:
             return served.predict(pd.DataFrame({column: [str(path)]}))

@@ -14,15 +14,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from trainlab.data.media import MEDIA_ROLES
+from trainlab.data.media.cache import read_once_folder
 from trainlab.data.schema import Schema
 from trainlab.serve.model import RequestProblem
 
@@ -110,7 +109,7 @@ def media_files(frame: pd.DataFrame, schema: Schema) -> Iterator[pd.DataFrame]:
     if not present:
         yield frame
         return
-    with tempfile.TemporaryDirectory(prefix="trainlab-v2-") as folder:
+    with read_once_folder("trainlab-v2-") as folder:
         out = frame.copy()
         for name in present:
             paths: list[str | None] = []
@@ -124,7 +123,7 @@ def media_files(frame: pd.DataFrame, schema: Schema) -> Iterator[pd.DataFrame]:
                     kind = "picture" if roles[name] == "image" else "sound file"
                     raise RequestProblem(422, name, f"Input '{name}', element {i}: {len(content)} bytes that are no "
                                                     f"{kind} trainlab reads (send the file's content, base64 in JSON).")
-                path = Path(folder) / f"{len(paths)}-{abs(hash(name)) % 10_000}{suffix}"
+                path = folder / f"{len(paths)}-{abs(hash(name)) % 10_000}{suffix}"
                 path.write_bytes(content)
                 paths.append(str(path))
             out[name] = paths

@@ -9,7 +9,7 @@ models see: raw pixels or log-mel frames for the neural network, and recipes' fe
 
 from __future__ import annotations
 
-from trainlab.data.media.features import block_columns, media_blocks, media_features, neural_columns
+from trainlab.data.media.features import block_columns, media_blocks, media_features, neural_columns, raw_names
 from trainlab.data.media.files import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MEDIA_ROLES, kind_of, kind_of_path
 from trainlab.data.media.scan import MediaScan, scan
 
@@ -24,5 +24,6 @@ __all__ = [
     "media_blocks",
     "media_features",
     "neural_columns",
+    "raw_names",
     "scan",
 ]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +35,14 @@ def decoded(path: str | Path, params: dict[str, Any]) -> np.ndarray:
     return array
 
 
-def clear() -> None:
-    """Forget every decoded file."""
-    _CACHE.clear()
-    _SIZE[0] = 0
+@contextmanager
+def read_once_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder for files read once (a server's uploads), removed afterwards with what was decoded from
+    its files: a server would otherwise keep every upload's decoded array, up to ``MAX_BYTES``."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        try:
+            yield Path(folder)
+        finally:
+            inside = os.path.join(folder, "")
+            for key in [key for key in list(_CACHE) if key[0].startswith(inside)]:
+                _SIZE[0] -= _CACHE.pop(key).nbytes

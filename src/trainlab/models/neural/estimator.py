@@ -23,7 +23,7 @@ from trainlab.errors import ConfigError, raise_all
 from trainlab.models.calibration import fit_calibrator
 from trainlab.models.neural.encoders import MediaInput, cnn_channels
 from trainlab.models.neural.loop import OPTIMIZERS, SCHEDULES, LoopConfig, Tensors, fit_network, predict_outputs
-from trainlab.models.neural.network import Architecture, Encoding, build_network, columns
+from trainlab.models.neural.network import Architecture, Encoding, block_names, build_network, columns
 from trainlab.models.neural.textbag import TextInput, text_columns
 from trainlab.models.registry import FIT_DEADLINE
 
@@ -206,8 +206,7 @@ class NeuralNetModel:
         """The tabular numbers followed by every media block's raw values and every text's token weights; the
         category indices followed by every text's token ids (the tokenization of fit and predict alike)."""
         num, cat = self.encoding_.transform(X)
-        blocks = [columns(X, [f"{m['column']}#{m['kind']}{'x'.join(map(str, m['shape']))}#{i}"
-                              for i in range(int(np.prod(m["shape"])))]).astype(np.float32, copy=False)
+        blocks = [columns(X, block_names(m["column"], m["kind"], tuple(m["shape"]))).astype(np.float32, copy=False)
                   for m in self.arch_.media]
         ids = []
         for t in self.arch_.texts:
