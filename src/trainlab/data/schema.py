@@ -104,9 +104,10 @@ def _clear_infinite(frame: pd.DataFrame, names: list[str]) -> set[str]:
     dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))
     plain = [name for name in names if isinstance(dtypes[name], np.dtype) and dtypes[name].kind in "iuf"]
     floats = [name for name in plain if dtypes[name].kind == "f"]
-    infinite = np.isinf(frame[floats].to_numpy())
-    if infinite.any():
-        frame[floats] = frame[floats].mask(infinite)
+    if floats:
+        infinite = np.isinf(frame[floats].to_numpy())
+        if infinite.any():
+            frame[floats] = frame[floats].mask(infinite)
     return set(plain)
 
 
