@@ -42,6 +42,15 @@ def test_train_prints_the_leaderboard_and_writes_the_run_folder(trained) -> None
     assert list(board.columns[-2:]) == ["fit_time_s", "predict_time_s"]
 
 
+def test_no_report_skips_the_report_and_keeps_the_model(tmp_path: Path) -> None:
+    data = tmp_path / "credit.csv"
+    make_binary().to_csv(data, index=False)
+    result = cli("train", data, "--target", "outcome", "--out", tmp_path, "--name", "quick", "--no-report", *FAST)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "quick" / "model" / "manifest.json").is_file() and (tmp_path / "quick" / "run.json").is_file()
+    assert not (tmp_path / "quick" / "report.html").exists() and "Report:" not in result.stdout
+
+
 def test_weight_column_is_passed_through_and_not_a_feature(trained) -> None:
     _, _, run = trained
     record = json.loads((run / "run.json").read_text())

@@ -181,7 +181,7 @@ def test_a_killed_worker_fails_its_trial_and_the_run_ends_with_a_working_bundle(
     try:
         done = subprocess.run([str(BIN / "trainlab"), "train", str(data), "--target", "y", "--ray", cluster.address,
                                "--models", MODELS, "--max-trials", "6", "--jobs", "2", "--out",
-                               str(tmp_path), "--name", "killed", "--json"],
+                               str(tmp_path), "--name", "killed", "--no-report", "--json"],
                               capture_output=True, text=True, env=_env(), timeout=BOUND)
     finally:
         stop.set()

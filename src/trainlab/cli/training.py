@@ -86,6 +86,8 @@ def train(
     register: Annotated[str | None, typer.Option(help="Register the best model under this name in the registry.")] = None,
     registry: Annotated[Path | None, typer.Option(help="Registry file (default $TRAINLAB_REGISTRY or trainlab.db).")] = None,
     mlflow: Annotated[bool, typer.Option("--mlflow", help="Log the run to MLflow (default store mlflow.db).")] = False,
+    no_report: Annotated[bool, typer.Option(
+        "--no-report", help="Skip the analysis and report.html (faster); the model and run.json are written.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")] = False,
 ) -> None:
     """Train and compare models on DATA, save the best as a bundle, and print the leaderboard."""
@@ -135,7 +137,8 @@ def train(
                          member=member)
     mlflow_uri = tracking_before(mlflow)
     with _progress(time_limit) as listener:
-        run = run_train(data, config=config, listener=listener, started=(ctx.obj or {}).get("started"))
+        run = run_train(data, config=config, listener=listener, report=not no_report,
+                        started=(ctx.obj or {}).get("started"))
     _print_run(run, as_json)
     after_train(run, register, registry, mlflow_uri)
 
