@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from trainlab.config import make_config
 from trainlab.data.checks import check_data
 from trainlab.data.prepare import make_features
 from trainlab.data.split import make_split
+from trainlab.evaluate import analysis as analysis_module
 from trainlab.evaluate.analysis import ANALYSIS_FILE, analyze_run, encode_labels
 from trainlab.evaluate.diagnose import LearningCurve, diagnose, learning_curve
 from trainlab.models.fitted import fit_model
@@ -83,3 +85,38 @@ def test_learning_curve_subsamples_when_the_full_curve_would_not_fit_in_time():
     assert max(seen) < 10_000
     assert "subsample" in curve.note
     assert curve.sizes == seen
+
+
+def test_learning_curve_leaves_out_a_point_that_would_end_after_its_time():
+    def slow(n):  # a slow machine: 10 ms a row
+        time.sleep(n / 100)
+        return 0.9, 0.8
+
+    curve = learning_curve(slow, 200, seconds=1.0)
+    assert curve.sizes == [20, 50]  # 0.2 s, then 0.5 s; the next (1.0 s) would end past 1 s
+    assert "ran out" in curve.note
+
+
+def test_the_analysis_shares_its_time_left_on_a_slow_machine(tmp_path, monkeypatch, noisy_small):
+    """Every refit in the analysis is slow (20 ms a row): the curve stops early and the runner-up is not refit,
+    so the analysis ends near the time it was given instead of running on."""
+    def slow_fit(spec, params, schema, features, *args, **kwargs):
+        time.sleep(len(features) * 0.02)
+        return fit_model(spec, params, schema, features, *args, **kwargs)
+
+    monkeypatch.setattr(analysis_module, "fit_model", slow_fit)
+    config = make_config("y", time_limit=20.0, models="linear")
+    checked = check_data(noisy_small, config)
+    split = make_split(checked.frame, checked.schema, config.split, config.seed)
+    train = checked.frame.iloc[split.train]
+    model = fit_model(get_spec("linear"), {"alpha": 1.0}, checked.schema, make_features(train, checked.schema),
+                      encode_labels(train, checked.schema), None, 0)
+    runner_up = {"name": "decision_tree", "family": "decision_tree", "params": {}, "fit_time_s": 2.0}
+    started = time.monotonic()
+    analysis = analyze_run(tmp_path, model, checked.schema, checked.frame, split, config, pd.DataFrame(), "linear",
+                           time_left=6.0, runner_up=runner_up)
+    took = time.monotonic() - started
+    curve = analysis["diagnosis"]["curve"]
+    assert len(curve["sizes"]) < 5 and "ran out" in curve["note"]  # the whole curve would take 8 s here
+    assert analysis["comparison"]["verdict"].startswith("Not compared with decision_tree")
+    assert took < 6.0 + 2.0  # the slack is for the real work around the fake fits, on a busy machine

@@ -46,6 +46,8 @@ class Final:
     calibration: dict[str, Any] | None
     refit: dict[str, Any]
     assessment: dict[str, Any]
+    test_output: np.ndarray | None
+    """The saved model's output on the test rows; None when it was refit on them afterwards (--refit-full)."""
 
 
 def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], float], checked: CheckedData, split: Split,
@@ -100,7 +102,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
                            "that would not fit in the time left")
     threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
-    scores, assessment = test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
+    scores, assessment, tested = test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
+    output: np.ndarray | None = tested
     if config.refit_full and bag is None:  # fold models cannot take in the test rows
         everything = training_for(all_rows(split))
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
@@ -113,7 +116,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
             again, _ = refit_model(best, search, everything, time.monotonic() + spare, spare)
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
-    return Final(best, model, scores, threshold, calibration, refit, assessment)
+            output = None
+    return Final(best, model, scores, threshold, calibration, refit, assessment, output)
 
 
 def all_rows(split: Split) -> Split:
@@ -165,15 +169,15 @@ def best_trial(search: SearchResult, greater_is_better: bool, affordable: Callab
 
 
 def test_metrics(model: Model, test: pd.DataFrame, schema: Schema, config: TrainConfig,
-                  threshold: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
-    """The test scores, and their intervals with fairness by group (``evaluate.assess``)."""
+                  threshold: dict[str, Any] | None = None) -> tuple[dict[str, float], dict[str, Any], np.ndarray]:
+    """The test scores, their intervals with fairness by group (``evaluate.assess``), and the model's output."""
     y = encode_target(test, schema)
     weights = test[config.weight_column].to_numpy(dtype=float) if config.weight_column else None
     positive = schema.classes.index(schema.positive_class) if schema.positive_class is not None else 1
     ctx = Context(schema.task, positive, len(schema.classes), weights, threshold["threshold"] if threshold else None)
     output = model.output(make_features(test, schema))
-    return compute_metrics(y, output, ctx), assess_rows(y, output, ctx, test, list(schema.classes), config.sensitive,
-                                                        config.seed)
+    assessment = assess_rows(y, output, ctx, test, list(schema.classes), config.sensitive, config.seed)
+    return compute_metrics(y, output, ctx), assessment, output
 
 
 def fold_scores(trial: TrialResult, training: TrainingData) -> list[float]:

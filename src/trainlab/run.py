@@ -49,8 +49,11 @@ LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
 MAX_AUTO_WORKERS = 8
 TIME_COLUMNS = ["fit_time_s", "predict_time_s"]
-REPORT_FIXED_S = 3.0
+REPORT_FIXED_S = 4.0
 """Seconds the analysis and report take beyond the learning curve's share of the limit, kept back for them."""
+REPORT_WRITE_S = 2.5
+"""Of those, the seconds kept for writing report.html once the analysis is done (its plots: 1.8-4 s on a slow
+2-core machine, matplotlib's import included), so that the analysis ends in time for it."""
 
 
 @dataclass
@@ -157,6 +160,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     for trial in search.trials:  # fold models served the final choice; a Run (and an estimator's run_) drops them
         trial.fold_models = None
     model, best = final.model, final.best
+    test_output = final.test_output if final.test_output is not None else \
+        model.output(make_features(checked.frame.iloc[split.test], schema))
     leaderboard = make_leaderboard(search, metric.name, metric.greater_is_better)
     scores = fold_scores(best, training)
     spread = {"metric": metric.name, "folds": len(scores), "fold_sd": fold_spread(scores)}
@@ -169,8 +174,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                                "background": background_records(training.features, config.seed),
                                "threshold": final.threshold, "calibration": final.calibration,
                                "class_weights": class_weighting(best, search), "refit": final.refit},
-                    "reference": profile_reference(training.features, schema,
-                                                   model.output(make_features(checked.frame.iloc[split.test], schema)))})
+                    "reference": profile_reference(training.features, schema, test_output)})
     manifest = save_bundle(model, schema, folder / "model", **details)
     timings = {"prepare_s": prepared_at, "first_model_s": early.seconds_after(prepared_at), "total_s": budget.elapsed()}
     run = Run(config=config, folder=folder, schema=schema, findings=checked.findings, split=split.describe(),
@@ -182,7 +186,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     if report:
         notify("stage", {"name": "Evaluating and explaining the best model, writing report.html"})
         analyze_run(folder, model, schema, checked.frame, split, config, leaderboard, best.candidate.name,
-                    time_left=budget.remaining() + budget.reserve_s, threshold=final.threshold,
+                    time_left=max(0.0, budget.to_limit() - REPORT_WRITE_S), threshold=final.threshold,
                     runner_up=runner_up(best, search, metric.greater_is_better))
         write_report(folder)
     write_model_card(folder)

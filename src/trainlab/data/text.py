@@ -9,6 +9,7 @@ in ``models/registry.py``), so the search tunes them like any other parameter.
 
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -157,9 +158,10 @@ class RawText(TransformerMixin, BaseEstimator):
         return self
 
 
-def _size(term: str, kind: str) -> int:
-    """The n of an n-gram: its words (joined by single spaces), or its characters."""
-    return term.count(" ") + 1 if kind == "word" else len(term)
+def _sizes(terms: np.ndarray, kind: str) -> np.ndarray:
+    """The n of each n-gram: its words (joined by single spaces), or its characters."""
+    text = np.asarray(terms, dtype=str)
+    return np.strings.count(text, " ") + 1 if kind == "word" else np.strings.str_len(text)
 
 
 def _fit_block(docs: list[str], kind: str, spec: tuple[int, int] | None, vocab: int) -> tuple[np.ndarray, np.ndarray]:
@@ -188,34 +190,27 @@ def _term_counts(docs: list[str], kind: str, terms: np.ndarray, cache: dict[Any,
     """Counts of ``terms`` (ordered by length) in ``docs``; a term these texts lack counts zero.
 
     ``cache`` keeps, per n-gram length, the matrix that picks the terms' columns out of the remembered counts;
-    it is extended when those counts gain columns.
+    it is made again when those counts gain columns (remembered columns never move, they are only added to).
     """
     if "sizes" not in cache:
-        cache["sizes"] = np.fromiter((_size(str(t), kind) for t in terms), dtype=np.int64, count=len(terms))
+        cache["sizes"] = _sizes(terms, kind)
     sizes = cache["sizes"]
     parts = []
     for n in np.unique(sizes):
         matrix, lookup, _ = ngram_counts(docs, kind, int(n))
         picker = cache.get(int(n))
         if picker is None or picker.shape[0] != matrix.shape[1]:
-            cache[int(n)] = _picker(terms[sizes == n], lookup, matrix.shape[1], picker)
+            cache[int(n)] = _picker(terms[sizes == n], lookup, matrix.shape[1])
         parts.append(matrix @ cache[int(n)])
     return sp.hstack(parts, format="csr", dtype=np.float32)
 
 
-def _picker(wanted: np.ndarray, lookup: dict[str, int], width: int, old: sp.csr_matrix | None) -> sp.csr_matrix:
-    """A 0/1 matrix from the first ``width`` remembered columns to ``wanted`` terms; only the terms ``old`` lacks
-    are looked up again (remembered columns never move, they are only added to)."""
-    found = old.tocoo() if old is not None else None
-    rows = [] if found is None else found.row.tolist()
-    cols = [] if found is None else found.col.tolist()
-    known = set(cols)
-    for j, term in enumerate(wanted):
-        column = lookup.get(str(term), width) if j not in known else width
-        if column < width:
-            rows.append(column)
-            cols.append(j)
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(width, len(wanted)))
+def _picker(wanted: np.ndarray, lookup: dict[str, int], width: int) -> sp.csr_matrix:
+    """A 0/1 matrix from the first ``width`` remembered columns to the ``wanted`` terms."""
+    columns = np.fromiter(map(lookup.get, wanted.tolist(), repeat(width)), dtype=np.int64, count=len(wanted))
+    found = np.flatnonzero(columns < width)
+    return sp.csr_matrix((np.ones(len(found), dtype=np.float32), (columns[found], found)),
+                         shape=(width, len(wanted)))
 
 
 def _docs(texts: Any) -> list[str]:

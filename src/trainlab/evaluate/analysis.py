@@ -127,21 +127,26 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
 
     With ``runner_up`` (name, family, params and fit_time_s of the best trial of another family), that model is
     fitted on the training rows too and compared with the best on the test rows by a paired bootstrap, when its
-    fit fits in a quarter of ``time_left``.
+    fit fits in half of the time then left.
 
-    The learning curve gets about 15% of the run's time limit (1 to 120 s), and at most half of ``time_left``
-    (the seconds the run has left); on large data it uses subsamples with the best model's own parameters,
-    and says so. Importance and explanations get a quarter of ``time_left`` (at least 1 s).
+    ``time_left`` (the seconds this analysis may take) is shared as the steps come, each from what the ones
+    before left: importance and explanations a quarter, the learning curve about 15% of the run's time limit
+    (1 to 120 s) and at most half; on large data the curve uses subsamples with the best model's own
+    parameters, and says so. On a slow or busy machine the later steps shrink instead of running past the limit.
     """
     started = time.monotonic()
-    seconds = curve_seconds(config.budget.time_limit, time_left)
+    deadline = started + time_left if time_left is not None and math.isfinite(time_left) else math.inf
+
+    def left() -> float | None:
+        return max(0.0, deadline - time.monotonic()) if math.isfinite(deadline) else None
+
     train_rows, test_rows = frame.iloc[split.train], frame.iloc[split.test]
     train_features = make_features(train_rows, schema)
     background = train_features.sample(min(BACKGROUND_ROWS, len(train_features)), random_state=config.seed)
     cut = threshold["threshold"] if threshold else None
+    share = left()
     test = evaluate_rows(model, schema, test_rows, config.metric, background, config.seed, cut,
-                         seconds=max(1.0, 0.25 * time_left) if time_left is not None and math.isfinite(time_left)
-                         else None, sensitive=config.sensitive)
+                         seconds=None if share is None else max(1.0, 0.25 * share), sensitive=config.sensitive)
     ctx = context_for(schema, cut)
     y_train = encode_labels(train_rows, schema)
     seen = subsample_rows(len(train_rows), EVAL_ROWS, config.seed)
@@ -151,7 +156,8 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
     others = {k: v for k, v in board.items() if k != best_model and math.isfinite(v)}
     other_name = max(others, key=lambda k: others[k]) if others else ""
     curve = learning_curve(_curve_fitter(model, schema, train_features, y_train, split, config),
-                           len(split.folds[-1][0]) if split.folds else len(train_rows), seconds=seconds,
+                           len(split.folds[-1][0]) if split.folds else len(train_rows),
+                           seconds=curve_seconds(config.budget.time_limit, left()),
                            expected_full_fit_s=_fit_seconds(leaderboard, best_model))
     diagnosis: Diagnosis = diagnose(schema.task, skill(train_metrics, schema.task), best_row,
                                     skill(test["metrics"], schema.task), curve,
@@ -162,7 +168,7 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
                 "split_profile": split_profile(train_rows, test_rows, schema), "train_metrics": train_metrics,
                 "test": test, "diagnosis": diagnosis.to_dict(), "threshold": threshold,
                 "comparison": compare_runner_up(model, best_model, runner_up, schema, train_features, y_train,
-                                                test_rows, config, cut, time_left),
+                                                test_rows, config, cut, left()),
                 "network_curves": network_curves(folder / "model"),
                 "seconds": round(time.monotonic() - started, 3)}
     write_json(folder / ANALYSIS_FILE, analysis)
@@ -172,11 +178,12 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
 def compare_runner_up(model: Any, best_name: str, runner_up: dict[str, Any] | None, schema: Schema,
                       features: pd.DataFrame, y: np.ndarray, test_rows: pd.DataFrame, config: TrainConfig,
                       threshold: float | None, time_left: float | None) -> dict[str, Any] | None:
-    """The paired bootstrap of the best model against the runner-up on the test rows (``uncertainty``)."""
+    """The paired bootstrap of the best model against the runner-up on the test rows (``uncertainty``), when its
+    refit takes at most half of ``time_left``."""
     if runner_up is None:
         return None
     expected = 1.25 * float(runner_up.get("fit_time_s") or 0.0)  # its folds saw 4/5 of these rows
-    if time_left is not None and math.isfinite(time_left) and expected > max(1.0, 0.25 * time_left):
+    if time_left is not None and math.isfinite(time_left) and expected > 0.5 * time_left:
         return {"first": best_name, "second": runner_up["name"],
                 "verdict": f"Not compared with {runner_up['name']}: refitting it would take about {expected:.1f} s, "
                            "more than the time left allows."}

@@ -196,15 +196,20 @@ def _linear_sparse(estimator: Any, prepared: Any, background: Any, sources: np.n
 
 
 def _sources(prepared: list[str], features: list[str]) -> np.ndarray:
-    """The input feature each prepared column comes from (one-hot, missing indicators, text terms); -1 if none."""
+    """The input feature each prepared column comes from (one-hot, missing indicators, text terms); -1 if none.
+
+    A column named as a feature (or as its missing indicator) is that feature's; any other takes the longest
+    feature name it starts with, followed by '_'. Vectorized: a text column brings hundreds of thousands of terms.
+    """
     index = {name: i for i, name in enumerate(features)}
-    by_length = sorted(features, key=len, reverse=True)
-    out = np.full(len(prepared), -1)
-    for j, name in enumerate(prepared):
-        source = name.removeprefix("missingindicator_")
-        if source not in index:
-            source = next((f for f in by_length if name.startswith(f"{f}_")), "")
-        out[j] = index.get(source, -1)
+    out = np.fromiter((index.get(name.removeprefix("missingindicator_"), -1) for name in prepared), dtype=np.int64,
+                      count=len(prepared))
+    names = np.asarray(prepared, dtype=str)
+    for feature in sorted(features, key=len, reverse=True):
+        rest = np.flatnonzero(out < 0)
+        if not len(rest):
+            break
+        out[rest[np.strings.startswith(names[rest], f"{feature}_")]] = index[feature]
     return out
 
 

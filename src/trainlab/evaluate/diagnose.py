@@ -121,7 +121,8 @@ def learning_curve(fit_and_score: Any, n_fit: int, *, fractions: tuple[float, ..
 
     ``fit_and_score(n_rows)`` fits on the first ``n_rows`` of a shuffled training part and returns
     (train skill, validation skill). When the full curve would not fit in time, the largest size is cut
-    down to a subsample (said in ``note``); points that would start after the time is up are left out.
+    down to a subsample (said in ``note``); a point that would end after the time is up, at the pace of the one
+    before, is left out with the ones after it.
     """
     started = time.monotonic()
     cap = n_fit
@@ -132,14 +133,18 @@ def learning_curve(fit_and_score: Any, n_fit: int, *, fractions: tuple[float, ..
             cap = max(min_rows, int(n_fit * seconds / total))
             notes.append(f"on a subsample of up to {cap:,} of {n_fit:,} training rows to stay within the time limit")
     curve = LearningCurve()
+    last_s = 0.0
     for fraction in fractions:
         n = max(min_rows, round(cap * fraction))
         if n > n_fit or (curve.sizes and n <= curve.sizes[-1]):
             continue
-        if curve.sizes and time.monotonic() - started > seconds:
+        # the next point takes about as long per row as the last one did
+        if curve.sizes and time.monotonic() - started + last_s * n / curve.sizes[-1] > seconds:
             notes.append(f"stopped at {curve.sizes[-1]:,} rows: the time for the curve ran out")
             break
+        point_started = time.monotonic()
         train, valid = fit_and_score(n)
+        last_s = time.monotonic() - point_started
         curve.sizes.append(n)
         curve.train.append(float(train))
         curve.validation.append(float(valid))

@@ -45,6 +45,10 @@ class Budget:
         extra = REFIT_SLACK * self.time_limit if slack else 0.0
         return max(0.0, self.time_limit - self.elapsed() - self.reserve_s) + extra
 
+    def to_limit(self) -> float:
+        """Seconds until the time limit (infinite without one; negative past it)."""
+        return float("inf") if self.time_limit is None else self.time_limit - self.elapsed()
+
     def stop_now(self) -> None:
         """Ctrl-C: the search ends here, and the run finishes as if its time limit were now, its refit and saving
         (and analysis) given the time kept back for them, not what was left of a long limit."""
