@@ -33,6 +33,8 @@ from trainlab.models.registry import get_spec
 
 ANALYSIS_FILE = "analysis.json"
 EVAL_ROWS = 5000
+MIN_TRAIN_ROWS = 500
+"""Training rows scored at least, however little time is left (for the diagnosis's train score)."""
 PERMUTATION_ROWS = 2000
 BACKGROUND_ROWS = 100
 SEGMENT_FEATURES = 3
@@ -86,7 +88,7 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     started = time.monotonic()
     output = model.output(features)
     row_s = (time.monotonic() - started) / max(len(features), 1)
-    result: dict[str, Any] = {"rows": len(rows), "metrics": compute_metrics(y, output, ctx),
+    result: dict[str, Any] = {"rows": len(rows), "seconds_per_row": row_s, "metrics": compute_metrics(y, output, ctx),
                               "curves": curves_for(schema.task, y, output, list(schema.classes), ctx.positive_index),
                               **assess_rows(y, output, ctx, rows, list(schema.classes), sensitive, seed)}
     classes = list(schema.classes) if schema.task != "regression" else []
@@ -149,7 +151,9 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
                          seconds=None if share is None else max(1.0, 0.25 * share), sensitive=config.sensitive)
     ctx = context_for(schema, cut)
     y_train = encode_labels(train_rows, schema)
-    seen = subsample_rows(len(train_rows), EVAL_ROWS, config.seed)
+    share = left()  # the training rows' score needs no more rows than a quarter of the time left allows
+    affordable = EVAL_ROWS if share is None else int(0.25 * share / max(test["seconds_per_row"], 1e-9))
+    seen = subsample_rows(len(train_rows), max(MIN_TRAIN_ROWS, min(EVAL_ROWS, affordable)), config.seed)
     train_metrics = compute_metrics(y_train[seen], model.output(train_features.iloc[seen]), ctx)
     board = _board_skills(leaderboard, schema.task)
     best_row = board.get(best_model, math.nan)

@@ -118,8 +118,7 @@ def _single(model: Any, features: pd.DataFrame, background: pd.DataFrame,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = model.preprocessor.transform(features)
-        columns = list(prepared.columns) if isinstance(prepared, pd.DataFrame) else \
-            list(model.preprocessor.get_feature_names_out())
+        columns = list(prepared.columns) if isinstance(prepared, pd.DataFrame) else model.prepared_names
         found = None if sp.issparse(prepared) else _tree_shap(estimator, prepared)
         if found is None and sp.issparse(prepared):
             found = _linear_sparse(estimator, prepared, model.preprocessor.transform(background),

@@ -48,6 +48,11 @@ class TrainedModel:
         names = passthrough_columns(self.preprocessor)
         return None if names is None else pd.Index(names, dtype=object)
 
+    @cached_property
+    def prepared_names(self) -> list[str]:
+        """The name of each column of ``prepare``'s output (built once: a text column gives hundreds of thousands)."""
+        return [str(name) for name in self.preprocessor.get_feature_names_out()]
+
     @property
     def spec(self) -> ModelSpec:
         return get_spec(self.family)
