@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import trainlab
 from trainlab.config import make_config
 from trainlab.data.checks import check_data
 from trainlab.data.prepare import make_features
@@ -120,3 +121,18 @@ def test_the_analysis_shares_its_time_left_on_a_slow_machine(tmp_path, monkeypat
     assert len(curve["sizes"]) < 5 and "ran out" in curve["note"]  # the whole curve would take 8 s here
     assert analysis["comparison"]["verdict"].startswith("Not compared with decision_tree")
     assert took < 6.0 + 2.0  # the slack is for the real work around the fake fits, on a busy machine
+
+
+def test_no_learning_curve_when_no_time_is_left_and_the_report_says_so(tmp_path, noisy_small):
+    from trainlab.report.html import write_report
+
+    run = trainlab.train(noisy_small, target="y", max_trials=2, models="linear", out_dir=tmp_path, report=False)
+    config = make_config("y", time_limit=20.0, models="linear")
+    checked = check_data(noisy_small, config)
+    split = make_split(checked.frame, checked.schema, config.split, config.seed)
+    analysis = analyze_run(run.folder, run.predictor.model, checked.schema, checked.frame, split, config,
+                           run.leaderboard, run.best_model, time_left=0.0)
+    assert analysis["diagnosis"]["curve"]["sizes"] == []
+    assert "no time" in analysis["diagnosis"]["curve"]["note"]
+    html = write_report(run.folder).read_text(encoding="utf-8")
+    assert "No learning curve: left out: the time limit left no time for it" in html

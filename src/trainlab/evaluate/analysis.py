@@ -21,7 +21,7 @@ from trainlab.data.split import Split
 from trainlab.errors import DataError, did_you_mean, list_names
 from trainlab.evaluate.assess import assess_rows
 from trainlab.evaluate.curves import curves_for
-from trainlab.evaluate.diagnose import Diagnosis, diagnose, learning_curve, skill, subsample_rows
+from trainlab.evaluate.diagnose import Diagnosis, LearningCurve, diagnose, learning_curve, skill, subsample_rows
 from trainlab.evaluate.errors import confident_mistakes, confusion, segment_errors
 from trainlab.evaluate.importance import feature_importance
 from trainlab.evaluate.media import media_column, media_evaluation, network_curves
@@ -35,6 +35,8 @@ ANALYSIS_FILE = "analysis.json"
 EVAL_ROWS = 5000
 MIN_TRAIN_ROWS = 500
 """Training rows scored at least, however little time is left (for the diagnosis's train score)."""
+MIN_CURVE_S = 1.0
+"""Seconds the analysis must have left to draw a learning curve at all (one point alone shows nothing)."""
 PERMUTATION_ROWS = 2000
 BACKGROUND_ROWS = 100
 SEGMENT_FEATURES = 3
@@ -159,10 +161,14 @@ def analyze_run(folder: Path, model: Any, schema: Schema, frame: pd.DataFrame, s
     best_row = board.get(best_model, math.nan)
     others = {k: v for k, v in board.items() if k != best_model and math.isfinite(v)}
     other_name = max(others, key=lambda k: others[k]) if others else ""
-    curve = learning_curve(_curve_fitter(model, schema, train_features, y_train, split, config),
-                           len(split.folds[-1][0]) if split.folds else len(train_rows),
-                           seconds=curve_seconds(config.budget.time_limit, left()),
-                           expected_full_fit_s=_fit_seconds(leaderboard, best_model))
+    share = left()
+    if share is not None and share < MIN_CURVE_S:
+        curve = LearningCurve(note="left out: the time limit left no time for it (a longer --time-limit gives one)")
+    else:
+        curve = learning_curve(_curve_fitter(model, schema, train_features, y_train, split, config),
+                               len(split.folds[-1][0]) if split.folds else len(train_rows),
+                               seconds=curve_seconds(config.budget.time_limit, share),
+                               expected_full_fit_s=_fit_seconds(leaderboard, best_model))
     diagnosis: Diagnosis = diagnose(schema.task, skill(train_metrics, schema.task), best_row,
                                     skill(test["metrics"], schema.task), curve,
                                     others.get(other_name, math.nan), other_name)
