@@ -346,10 +346,11 @@ def reserve_seconds(config: TrainConfig, n_train: int, report: bool, spent: floa
     """Seconds kept back from trials for testing and saving, and for the analysis and report when asked for.
 
     The analysis gives its learning curve about 15% of the limit; importance, explanations and the report's
-    plots take about 3 s more on small tables (measured on german_credit: 2.3 s analysis, 2.6 s report with
-    its imports). At most half of what the limit leaves after the ``spent`` seconds (the imports, loading and
-    checks) is kept back, so that at a short limit the trials get as long as the analysis: 60 x 3,000 columns
-    at 10 s spent 4.5 s before its search, which then had 0.5 s with half of the limit kept back.
+    plots take ``REPORT_FIXED_S`` more on small tables (measured on german_credit: 2.3 s analysis, 2.6 s report
+    with its imports; on a slow 2-core machine the plots alone took 1.8-4 s). At most half of what the limit
+    leaves after the ``spent`` seconds (the imports, loading and checks) is kept back, so that at a short limit
+    the trials get as long as the analysis: 60 x 3,000 columns at 10 s spent 4.5 s before its search, which
+    then had 0.5 s with half of the limit kept back.
     """
     if config.budget.time_limit is None:
         return 0.0
