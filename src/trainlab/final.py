@@ -102,8 +102,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
                            "that would not fit in the time left")
     threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context, metric.name)
-    scores, assessment, tested = test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
-    output: np.ndarray | None = tested
+    scores, assessment, output = test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
     if config.refit_full and bag is None:  # fold models cannot take in the test rows
         everything = training_for(all_rows(split))
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
@@ -116,8 +115,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
             again, _ = refit_model(best, search, everything, time.monotonic() + spare, spare)
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit.update({"full": "done", "rows": len(everything.y)})
-            output = None
-    return Final(best, model, scores, threshold, calibration, refit, assessment, output)
+    return Final(best, model, scores, threshold, calibration, refit, assessment,
+                 None if refit.get("full") == "done" else output)
 
 
 def all_rows(split: Split) -> Split:
