@@ -67,6 +67,37 @@ def test_vectorizer_is_plain_data_unique_and_independent_of_the_memo(tmp_path) -
     assert isinstance(loaded.word_terms_, np.ndarray) and loaded.word_terms_.dtype.kind == "U"
 
 
+@pytest.mark.parametrize(("kind", "n"), [("word", 1), ("word", 2), ("word", 3), ("char", 1), ("char", 2),
+                                         ("char", 5)])
+def test_ngram_counts_are_scikit_learns_in_any_chunking(kind: str, n: int, monkeypatch) -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    docs = [*reviews(50)["review"], "", "a", "  Hello\t\tWorld!!  ", "naïve café ÉTÉ", "日本語のテキスト", "x\ny",
+            "Ünïcödé ?? !", "a_b c1 2d", "two  spaces\n\nand lines"]
+    if kind == "word":
+        counter = CountVectorizer(ngram_range=(n, n), token_pattern=tokens.TOKEN_PATTERN)
+    else:
+        counter = CountVectorizer(analyzer="char", ngram_range=(n, n))
+    expected = counter.fit_transform(docs).toarray()
+    counts, terms = tokens.count_ngrams(docs, kind, n)
+    assert list(terms) == list(counter.get_feature_names_out())
+    assert np.array_equal(counts.toarray(), expected)
+    monkeypatch.setattr(tokens, "CHUNK_UNITS", 200)  # many chunks: columns in another order, the same counts
+    monkeypatch.setattr(tokens, "_MEMOS", {})
+    matrix, lookup, _ = tokens.ngram_counts(docs, kind, n)
+    columns = [lookup[t] for t in counter.get_feature_names_out()]
+    assert np.array_equal(matrix[:, columns].toarray(), expected)
+
+
+def test_ngram_counts_fall_back_to_scikit_learn_where_numbers_cannot_hold_them() -> None:
+    docs = ["nul\x00inside", "lone \ud800 surrogate", "plain"]
+    for kind in ("char", "word"):
+        counts, terms = tokens.count_ngrams(docs, kind, 2)
+        assert counts.shape == (3, len(terms)) and counts.sum() > 0
+    assert "l\x00" in tokens.count_ngrams(docs, "char", 2)[1]
+    assert tokens.count_ngrams(["", ""], "char", 3)[0].shape == (2, 0)
+
+
 def test_binary_terms_are_presence_and_the_nbsvm_families_read_them() -> None:
     from trainlab.models import get_spec
     from trainlab.models.registry import with_text
