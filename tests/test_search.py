@@ -84,6 +84,69 @@ def test_a_crashing_worker_fails_its_trial_and_the_run_goes_on(exploding_family:
     assert (run.bundle_path / "manifest.json").exists()
 
 
+class _Sleepy:
+    """A prior-only classifier whose fit sleeps ``seconds``: a slow or quick trial on any machine."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def fit(self, features: Any, y: Any, sample_weight: Any = None) -> _Sleepy:
+        from sklearn.dummy import DummyClassifier
+
+        time.sleep(self.seconds)
+        self.model_ = DummyClassifier().fit(features, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        return self.model_.predict_proba(features)
+
+
+def _build_sleepy(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> _Sleepy:
+    return _Sleepy(float(params["seconds"]))
+
+
+def test_under_a_time_limit_a_free_worker_starts_the_next_trial_and_an_overdue_one_is_stopped() -> None:
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.executor import ProcessExecutor
+    from trainlab.search.scheduler import PLANS, Scheduler
+
+    REGISTRY["sleepy"] = ModelSpec(key="sleepy", names={"default": "Sleepy"}, tasks=("binary",), recipe="scaled",
+                                   build=_build_sleepy, defaults={"seconds": 0.0}, cost=0)
+    config = make_config("y", time_limit=300, seed=0)
+    checked = check_data(_table(), config)
+    training = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    events: list[tuple[str, str]] = []
+    executor = ProcessExecutor(training, workers=2)
+    folds = len(training.folds)
+    slow = Candidate("slow", "sleepy", {"seconds": 6.0 / folds})  # 6 s in all, whatever the folds
+    quick = [Candidate(f"quick{i}", "sleepy", {"seconds": 0.0}) for i in range(4)]
+    try:
+        scheduler = Scheduler(training, Budget(time_limit=300.0), PLANS["fast"], executor,
+                              lambda kind, info: events.append((kind, info.get("name") or info["trial"].candidate.name)))
+        scheduler._run_all([slow, *quick])
+        # a fit that sleeps past the limit cannot stop itself: the trial is stopped, and the workers replaced
+        overdue = Scheduler(training, Budget(time_limit=2.0), PLANS["fast"], executor)
+        overdue._run_all([Candidate("sleeper", "sleepy", {"seconds": 30.0}), quick[0]])
+        after = Scheduler(training, Budget(time_limit=300.0), PLANS["fast"], executor)
+        after._run_all(quick[1:2])
+    finally:
+        executor.close()
+        REGISTRY.pop("sleepy")
+    sleeper = overdue.result.trials[0]
+    assert (sleeper.status, sleeper.error) == ("failed", "still running at the time limit; stopped")
+    assert overdue.result.trials[1].ok and after.result.trials[0].ok
+    # the four quick trials ran on the other worker while the slow one slept: all started before it ended (in
+    # batches of two, the third would have waited for it); results are told in the order the trials started
+    slow_end = events.index(("trial_end", "slow"))
+    assert [name for kind, name in events[:slow_end] if kind == "trial_start"] == ["slow", *(c.name for c in quick)]
+    assert [t.candidate.name for t in scheduler.result.trials] == ["slow", *(c.name for c in quick)]
+    assert all(t.ok for t in scheduler.result.trials)
+
+
 def test_the_run_ends_within_its_time_limit(tmp_path: Path) -> None:
     limit = 20.0
     run = trainlab.train(_table(600), target="y", time_limit=limit, out_dir=tmp_path,

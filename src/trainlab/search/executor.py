@@ -150,13 +150,22 @@ class ProcessExecutor:
         return _script_hidden() if self.spawns else nullcontext()
 
     def run(self, candidates: list[Candidate], deadline: float, prune_worse_than: list[float | None]) -> list[TrialResult]:
+        futures = [self.submit(c, deadline, p) for c, p in zip(candidates, prune_worse_than, strict=True)]
         seconds = deadline - time.monotonic()
-        with self._starting():
-            futures = [self.pool.submit(_run_in_worker, c, seconds, p)
-                       for c, p in zip(candidates, prune_worse_than, strict=True)]
         cf.wait(futures, timeout=max(0.0, seconds) + GRACE_S if seconds != float("inf") else None)
+        return self.collect(list(zip(candidates, futures, strict=True)))
+
+    def submit(self, candidate: Candidate, deadline: float,
+               prune_worse_than: float | None = None) -> cf.Future[TrialResult]:
+        """Start one trial on the next free worker (queued while all are busy)."""
+        with self._starting():
+            return self.pool.submit(_run_in_worker, candidate, deadline - time.monotonic(), prune_worse_than)
+
+    def collect(self, started: list[tuple[Candidate, cf.Future[TrialResult]]]) -> list[TrialResult]:
+        """The results of started trials, in their order: one still running is stopped (it outlasted its deadline)
+        and fails, as does one whose worker died; then the workers are replaced."""
         results, broken = [], False
-        for candidate, future in zip(candidates, futures, strict=True):
+        for candidate, future in started:
             if not future.done():
                 results.append(TrialResult(candidate, "failed", error="still running at the time limit; stopped"))
                 broken = True

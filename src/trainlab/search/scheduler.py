@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 import itertools
 import time
@@ -17,7 +18,7 @@ from trainlab.search import portfolio
 from trainlab.search.budget import Budget
 from trainlab.search.cost import predict_seconds
 from trainlab.search.ensemble import Selection, members_of, select_ensemble
-from trainlab.search.executor import Executor
+from trainlab.search.executor import GRACE_S, Executor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.sampling import (
     LONG_TUNE_SHARE,
@@ -150,26 +151,72 @@ class Scheduler:
                                  source="balanced") for t in list(best.values())[:BALANCED_VARIANTS]])
 
     def _run_all(self, candidates: list[Candidate]) -> None:
-        """Run the candidates not yet done (a resumed run has some), in batches, until the budget is spent. Under a
-        time limit a candidate the cost model expects to outlast the time left is skipped, and said: time only
-        shrinks, so it would not fit later either (while no model exists, the quickest expected one still runs)."""
+        """Run the candidates not yet done (a resumed run has some) until the budget is spent: streamed on local
+        workers under a time limit (``_stream``), else in batches of one per worker."""
         done = {t.candidate.name for t in self.result.trials}
         pending = [c for c in candidates if c.name not in done]
-        while pending:
-            if self.budget.exhausted(first=self._first()):
-                for c in pending:
-                    self.result.skipped.setdefault(c.name, self.budget.why_stopped())
-                return
-            left = self.budget.remaining(first=self._first())
-            fitting = [c for c in pending if (self.predicted_time(c) or 0.0) <= left]
-            if not fitting and self._first():
-                fitting = [min(pending, key=lambda c: self.predicted_time(c) or 0.0)]
-            for c in pending:
-                if c not in fitting:
-                    self.result.skipped.setdefault(c.name, f"expected to take {self.predicted_time(c):.0f} s "
-                                                           f"(cost model), more than the {left:.0f} s left")
-            batch, pending = fitting[: self.executor.workers], fitting[self.executor.workers:]
+        if self._streams(pending):
+            self._stream(pending)
+            return
+        while batch := self._take(pending, self.executor.workers):
             self._run_batch(batch, [None] * len(batch))
+
+    def _take(self, pending: list[Candidate], count: int) -> list[Candidate]:
+        """Up to ``count`` pending candidates to run next, taken out of ``pending``. Under a time limit a candidate
+        the cost model expects to outlast the time left is taken out too, and said skipped: time only shrinks, so
+        it would not fit later either (while no model exists, the quickest expected one still runs). Once the
+        budget is spent, every pending candidate is said skipped."""
+        if self.budget.exhausted(first=self._first()):
+            for c in pending:
+                self.result.skipped.setdefault(c.name, self.budget.why_stopped())
+            pending.clear()
+            return []
+        left = self.budget.remaining(first=self._first())
+        fitting = [c for c in pending if (self.predicted_time(c) or 0.0) <= left]
+        if not fitting and self._first() and pending:
+            fitting = [min(pending, key=lambda c: self.predicted_time(c) or 0.0)]
+        for c in pending:
+            if c not in fitting:
+                self.result.skipped.setdefault(c.name, f"expected to take {self.predicted_time(c):.0f} s "
+                                                       f"(cost model), more than the {left:.0f} s left")
+        pending[:] = fitting[count:]
+        return fitting[:count]
+
+    def _streams(self, pending: list[Candidate]) -> bool:
+        """Whether candidates start one by one as workers free up: on local workers under a time limit alone (a
+        trial budget keeps its batches, so the same trials run in the same order every time), except for trials
+        planned to a share of the time left (pictures and sound, ``_deadline``)."""
+        return (isinstance(self.executor, ProcessExecutor) and self.executor.workers > 1
+                and self.budget.time_limit is not None and self.budget.max_trials is None
+                and not any(c.params.get("budget_share") for c in pending))
+
+    def _stream(self, pending: list[Candidate]) -> None:
+        """Keep every worker busy: a candidate starts as soon as a worker is free, not when the slowest trial of a
+        batch ends (on review snippets the quick Naive-Bayes trials waited 6 s for a logistic regression's).
+        Results are recorded in the order the trials started."""
+        assert isinstance(self.executor, ProcessExecutor)
+        started: list[tuple[Candidate, float, cf.Future[TrialResult]]] = []
+        while pending or started:
+            while pending and sum(not f.done() for _, _, f in started) < self.executor.workers:
+                taken = self._take(pending, 1)
+                if not taken:
+                    break
+                candidate = self._sized(taken[0])
+                deadline = self._deadline([candidate])
+                self.notify("trial_start", {"name": candidate.name, "elapsed": self.budget.elapsed()})
+                started.append((candidate, deadline, self.executor.submit(candidate, deadline)))
+            if not started:
+                return
+            waiting = [f for _, _, f in started if not f.done()]
+            due = min(d for _, d, f in started if not f.done()) if waiting else time.monotonic()
+            cf.wait(waiting, timeout=max(0.0, due + GRACE_S - time.monotonic()), return_when=cf.FIRST_COMPLETED)
+            overdue = any(not f.done() and time.monotonic() > d + GRACE_S for _, d, f in started)
+            broken = any(f.done() and isinstance(f.exception(), cf.process.BrokenProcessPool) for _, _, f in started)
+            ready = len(started) if overdue or broken else next(
+                (i for i, (_, _, f) in enumerate(started) if not f.done()), len(started))
+            if ready:
+                self._record(self.executor.collect([(c, f) for c, _, f in started[:ready]]))
+                del started[:ready]
 
     def _sampling(self, families: list[ModelSpec]) -> bool:
         """Whether trials fit on samples (a long table, search/shape.py) under a time limit."""
@@ -265,7 +312,12 @@ class Scheduler:
         for c in batch:
             self.notify("trial_start", {"name": c.name, "elapsed": self.budget.elapsed()})
         results = self.executor.run(batch, self._deadline(batch), prune)
-        for res in results:  # told back in trial-number order, whichever worker finished first
+        self._record(results)
+        return results
+
+    def _record(self, results: list[TrialResult]) -> None:
+        """Results into the trial list and journal, told back in trial-number order, whichever finished first."""
+        for res in results:
             res.number = len(self.result.trials)
             self.result.trials.append(res)
             if self.journal is not None:
@@ -274,7 +326,6 @@ class Scheduler:
             self.notify("trial_end", {"trial": res, "elapsed": self.budget.elapsed()})
         self.budget.refit_s = self._refit_estimate()
         self._drop_fold_models()
-        return results
 
     def _deadline(self, batch: list[Candidate]) -> float:
         """When the batch must stop: the budget's deadline, or sooner when every candidate has a ``budget_share``
