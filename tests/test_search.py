@@ -136,14 +136,15 @@ def test_under_a_time_limit_a_free_worker_starts_the_next_trial_and_an_overdue_o
     finally:
         executor.close()
         REGISTRY.pop("sleepy")
-    sleeper = overdue.result.trials[0]
-    assert (sleeper.status, sleeper.error) == ("failed", "still running at the time limit; stopped")
-    assert overdue.result.trials[1].ok and after.result.trials[0].ok
-    # the four quick trials ran on the other worker while the slow one slept: all started before it ended (in
-    # batches of two, the third would have waited for it); results are told in the order the trials started
+    ended = {t.candidate.name: t for t in overdue.result.trials}
+    assert (ended["sleeper"].status, ended["sleeper"].error) == ("failed", "still running at the time limit; stopped")
+    assert ended["quick0"].ok and after.result.trials[0].ok
+    # the four quick trials ran on the other worker while the slow one slept: all started and ended before it
+    # ended (in batches of two, the third would have waited for it)
+    assert [name for kind, name in events if kind == "trial_end"] == [*(c.name for c in quick), "slow"]
     slow_end = events.index(("trial_end", "slow"))
     assert [name for kind, name in events[:slow_end] if kind == "trial_start"] == ["slow", *(c.name for c in quick)]
-    assert [t.candidate.name for t in scheduler.result.trials] == ["slow", *(c.name for c in quick)]
+    assert [t.candidate.name for t in scheduler.result.trials] == [*(c.name for c in quick), "slow"]
     assert all(t.ok for t in scheduler.result.trials)
 
 

@@ -6,7 +6,7 @@ import concurrent.futures as cf
 import functools
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -156,7 +156,7 @@ class Scheduler:
         done = {t.candidate.name for t in self.result.trials}
         pending = [c for c in candidates if c.name not in done]
         if self._streams(pending):
-            self._stream(pending)
+            self._stream(lambda: next(((c, None) for c in self._take(pending, 1)), None))
             return
         while batch := self._take(pending, self.executor.workers):
             self._run_batch(batch, [None] * len(batch))
@@ -190,21 +190,26 @@ class Scheduler:
                 and self.budget.time_limit is not None and self.budget.max_trials is None
                 and not any(c.params.get("budget_share") for c in pending))
 
-    def _stream(self, pending: list[Candidate]) -> None:
-        """Keep every worker busy: a candidate starts as soon as a worker is free, not when the slowest trial of a
+    def _stream(self, next_trial: Callable[[], tuple[Candidate, float | None] | None],
+                told: Callable[[TrialResult], None] | None = None) -> None:
+        """Keep every worker busy: a trial starts as soon as a worker is free, not when the slowest trial of a
         batch ends (on review snippets the quick Naive-Bayes trials waited 6 s for a logistic regression's).
-        Results are recorded in the order the trials started."""
+        ``next_trial`` gives the next candidate and its pruning threshold, None when there is no more; results are
+        recorded, and ``told``, as the trials end, so that the next choices (the time left, the first model's
+        deadline) know of every trial that ended."""
         assert isinstance(self.executor, ProcessExecutor)
         started: list[tuple[Candidate, float, cf.Future[TrialResult]]] = []
-        while pending or started:
-            while pending and sum(not f.done() for _, _, f in started) < self.executor.workers:
-                taken = self._take(pending, 1)
-                if not taken:
+        asking = True
+        while asking or started:
+            while asking and sum(not f.done() for _, _, f in started) < self.executor.workers:
+                following = next_trial()
+                if following is None:
+                    asking = False
                     break
-                candidate = self._sized(taken[0])
+                candidate = self._sized(following[0])
                 deadline = self._deadline([candidate])
                 self.notify("trial_start", {"name": candidate.name, "elapsed": self.budget.elapsed()})
-                started.append((candidate, deadline, self.executor.submit(candidate, deadline)))
+                started.append((candidate, deadline, self.executor.submit(candidate, deadline, following[1])))
             if not started:
                 return
             waiting = [f for _, _, f in started if not f.done()]
@@ -212,11 +217,14 @@ class Scheduler:
             cf.wait(waiting, timeout=max(0.0, due + GRACE_S - time.monotonic()), return_when=cf.FIRST_COMPLETED)
             overdue = any(not f.done() and time.monotonic() > d + GRACE_S for _, d, f in started)
             broken = any(f.done() and isinstance(f.exception(), cf.process.BrokenProcessPool) for _, _, f in started)
-            ready = len(started) if overdue or broken else next(
-                (i for i, (_, _, f) in enumerate(started) if not f.done()), len(started))
+            ready = [entry for entry in started if overdue or broken or entry[2].done()]
             if ready:
-                self._record(self.executor.collect([(c, f) for c, _, f in started[:ready]]))
-                del started[:ready]
+                started = [entry for entry in started if entry not in ready]
+                results = self.executor.collect([(c, f) for c, _, f in ready])
+                self._record(results)
+                for result in results:
+                    if told is not None:
+                        told(result)
 
     def _sampling(self, families: list[ModelSpec]) -> bool:
         """Whether trials fit on samples (a long table, search/shape.py) under a time limit."""
@@ -262,6 +270,9 @@ class Scheduler:
             tuners.append(tuner)
         unlimited = self.budget.time_limit is None and self.budget.max_trials is None
         turn = itertools.cycle(tuners)
+        if tuners and self._streams([Candidate(t.spec.key, t.spec.key, t.spec.defaults) for t in tuners]):
+            self._stream_tuning(tuners, turn, stop_below)
+            return
         while tuners and not self.budget.exhausted() and self.budget.remaining() > stop_below:
             if unlimited and all(t.count >= self.plan.trials_per_family for t in tuners):
                 return
@@ -279,6 +290,24 @@ class Scheduler:
             results = self._run_batch(candidates, [t.prune_threshold() for t in batch_tuners])
             for tuner, res in zip(batch_tuners, results, strict=True):
                 tuner.tell(res)
+
+    def _stream_tuning(self, tuners: list[FamilyTuner], turn: Iterator[FamilyTuner], stop_below: float) -> None:
+        """Tuning with every worker kept busy (``_stream``): the tuners take turns asking, each trial is told to
+        the tuner that asked for it."""
+        asked: dict[str, FamilyTuner] = {}
+
+        def next_trial() -> tuple[Candidate, float | None] | None:
+            if self.budget.exhausted() or self.budget.remaining() <= stop_below:
+                return None
+            affordable = [t for t in tuners if self._expected_time(t.spec.key) < self.budget.remaining()]
+            if not affordable:
+                return None
+            tuner = next(t for t in turn if t in affordable)
+            candidate = tuner.ask()
+            asked[candidate.name] = tuner
+            return candidate, tuner.prune_threshold()
+
+        self._stream(next_trial, lambda result: asked.pop(result.candidate.name).tell(result))
 
     def _ensemble(self) -> None:
         # a margin, so that the ensemble still fits when the final choice looks at the clock again a moment later
@@ -316,7 +345,7 @@ class Scheduler:
         return results
 
     def _record(self, results: list[TrialResult]) -> None:
-        """Results into the trial list and journal, told back in trial-number order, whichever finished first."""
+        """Results into the trial list and journal, numbered in the order given, and told to the listener."""
         for res in results:
             res.number = len(self.result.trials)
             self.result.trials.append(res)
