@@ -51,12 +51,13 @@ def baseline(train: pd.DataFrame, test: pd.DataFrame) -> tuple[float, float, flo
 
 
 def trainlab_scores(train: pd.DataFrame, test: pd.DataFrame, limit: int, verbose: bool = False,
-                    refit_full: bool = False) -> tuple[float, float, str, float]:
+                    refit_full: bool = False, keep: Path | None = None) -> tuple[float, float, str, float]:
     import trainlab
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.monotonic()
-        run = trainlab.train(train, target="verdict", time_limit=limit, out_dir=tmp, seed=0, refit_full=refit_full)
+        run = trainlab.train(train, target="verdict", time_limit=limit, out_dir=keep or tmp, seed=0,
+                             refit_full=refit_full)
         seconds = time.monotonic() - start
         if verbose:
             board = run.leaderboard
@@ -73,6 +74,8 @@ def main() -> None:
     parser.add_argument("--leaderboard", action="store_true", help="print each run's leaderboard")
     parser.add_argument("--refit-full", action="store_true",
                         help="trainlab's --refit-full: the final model refit on all 80 %% (its own test rows included)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep each run's folder (run.json, trials.csv, the bundle) under DIR")
     args = parser.parse_args()
     data = corpus()
     train, test = train_test_split(data, test_size=0.2, stratify=data["verdict"], random_state=0)
@@ -82,10 +85,12 @@ def main() -> None:
     acc, auc, seconds = baseline(train, test)
     print(f"{'TF-IDF words 1-2 + chars 2-5, logistic C=4':44s} accuracy {acc:.2%}   ROC AUC {auc:.3f}   ({seconds:.0f} s)")
     for limit in args.limits:
-        acc, auc, best, seconds = trainlab_scores(train, test, limit, args.leaderboard, args.refit_full)
+        acc, auc, best, seconds = trainlab_scores(train, test, limit, args.leaderboard, args.refit_full, args.keep)
         label = f"trainlab, --time-limit {limit}{' --refit-full' if args.refit_full else ''}"
         print(f"{label:44s} accuracy {acc:.2%}   ROC AUC {auc:.3f}   "
               f"({seconds:.0f} s, best: {best})")
+    if args.keep:
+        print(f"run folders kept under {args.keep}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,8 @@ from trainlab.bundle import load_bundle, save_bundle
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import infer_schema
 from trainlab.evaluate.analysis import encode_labels
-from trainlab.evaluate.contributions import contributions
+from trainlab.evaluate import contributions as contributions_module
+from trainlab.evaluate.contributions import contributions, native_contributions
 from trainlab.evaluate.importance import explain_rows, feature_importance
 from trainlab.evaluate.metrics import Context, resolve_metric
 from trainlab.models.fitted import fit_model
@@ -80,6 +83,26 @@ def test_ensemble_contributions_are_the_weighted_sum_of_members():
     c = contributions(ensemble, rows, train_x)
     np.testing.assert_allclose(c.values.sum(axis=1) + c.base, ensemble.output(rows), atol=1e-6)
     assert c.method.startswith("weighted sum")
+
+
+def test_members_that_would_explain_past_the_time_given_are_not_explained(monkeypatch):
+    frame = _planted("regression", seed=4)
+    _, linear, train_x, test_x, _ = _fit(frame, "linear")
+    ensemble = EnsembleModel([linear] * 4, [0.25] * 4)
+    rows = test_x.head(10)
+    explain_one = contributions_module._single
+
+    def slow(*args, **kwargs):  # a member that takes 0.2 s at least, however fast the machine
+        time.sleep(0.2)
+        return explain_one(*args, **kwargs)
+
+    monkeypatch.setattr(contributions_module, "_single", slow)
+    skipped = native_contributions(ensemble, rows, train_x, seconds=0.3)
+    assert skipped is not None and skipped.values.size == 0 and skipped.mean_abs() == {}
+    assert "4 members" in skipped.method and "time left" in skipped.method
+    done = native_contributions(ensemble, rows, train_x)
+    assert done is not None
+    np.testing.assert_allclose(done.values.sum(axis=1) + done.base, ensemble.output(rows), atol=1e-6)
 
 
 def test_explain_rows_lists_top_features_with_direction():

@@ -112,7 +112,8 @@ def evaluate_rows(model: Any, schema: Schema, rows: pd.DataFrame, metric_name: s
     metric = resolve_metric(metric_name, schema.task)
     held = features.iloc[sample]
     bg = background if background is not None else held.sample(min(BACKGROUND_ROWS, len(held)), random_state=seed)
-    importance = feature_importance(model, held, y[sample], metric, ctx, bg, shap_rows=shap_rows, seed=seed)
+    importance = feature_importance(model, held, y[sample], metric, ctx, bg, shap_rows=shap_rows, seed=seed,
+                                    shap_seconds=math.inf if seconds is None else seconds / 2)
     result["importance"] = importance.to_dict()
     wrong = (pred != y).astype(float) if classes else np.abs(output - y)
     enough = not classes or wrong.sum() >= MIN_MISTAKES_FOR_SEGMENTS

@@ -10,6 +10,8 @@ calibration they explain the score before it, and ``method`` says so.
 
 from __future__ import annotations
 
+import math
+import time
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any
@@ -59,11 +61,15 @@ def contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, 
 
 
 def native_contributions(model: Any, features: pd.DataFrame, background: pd.DataFrame, *,
-                         positive_index: int = 1) -> Contributions | None:
-    """The model's own exact contributions (TreeSHAP, linear terms), or None when it has none."""
+                         positive_index: int = 1, seconds: float = math.inf) -> Contributions | None:
+    """The model's own exact contributions (TreeSHAP, linear terms), or None when it has none.
+
+    A model of many members (an ensemble, averaged fold models) is explained member by member, each with fixed
+    costs (a text model names and maps its hundreds of thousands of terms); when the members done so far say that
+    all of them would take more than ``seconds``, none are given (the values are empty, the method says why)."""
     output = model.output(features)
     explained = explained_classes(output, model.task, positive_index)
-    native = _native(model, features, background, explained)
+    native = _native(model, features, background, explained, time.monotonic() + seconds)
     return None if native is None else through_calibrator(native, getattr(model, "calibrator", None))
 
 
@@ -94,14 +100,22 @@ def through_calibrator(found: Contributions, calibrator: Any) -> Contributions:
                                  f"{names.get(method, f'{method} calibration')}")
 
 
-def _native(model: Any, features: pd.DataFrame, background: pd.DataFrame,
-            explained: np.ndarray | None) -> Contributions | None:
+def _native(model: Any, features: pd.DataFrame, background: pd.DataFrame, explained: np.ndarray | None,
+            deadline: float = math.inf) -> Contributions | None:
     members = getattr(model, "members", None)
     if members is None:
         return _single(model, features, background, explained)
-    parts = [_single(m, features, background, explained) for m in members]
-    if any(p is None for p in parts):
-        return None
+    started, parts = time.monotonic(), []
+    for m in members:
+        part = _single(m, features, background, explained)
+        if part is None:
+            return None
+        parts.append(part)
+        expected = started + (time.monotonic() - started) * len(members) / len(parts)
+        if len(parts) < len(members) and expected > deadline:
+            return Contributions(np.zeros((0, 0)), np.zeros(0), [], "",
+                                 f"not computed: the model's {len(members)} members would take about "
+                                 f"{expected - started:.1f} s, more than the time left")
     done = [p for p in parts if p is not None]
     values = sum(w * p.values for w, p in zip(model.weights, done, strict=True))
     base = sum(w * p.base for w, p in zip(model.weights, done, strict=True))
@@ -194,6 +208,10 @@ def _linear_sparse(estimator: Any, prepared: Any, background: Any, sources: np.n
     return np.concatenate([values, base[:, :, None]], axis=2), "exact linear contributions"
 
 
+MISSING_PREFIX = "missingindicator_"
+"""How scikit-learn names the missing-value indicator of a column."""
+
+
 def _sources(prepared: list[str], features: list[str]) -> np.ndarray:
     """The input feature each prepared column comes from (one-hot, missing indicators, text terms); -1 if none.
 
@@ -201,9 +219,10 @@ def _sources(prepared: list[str], features: list[str]) -> np.ndarray:
     feature name it starts with, followed by '_'. Vectorized: a text column brings hundreds of thousands of terms.
     """
     index = {name: i for i, name in enumerate(features)}
-    out = np.fromiter((index.get(name.removeprefix("missingindicator_"), -1) for name in prepared), dtype=np.int64,
-                      count=len(prepared))
     names = np.asarray(prepared, dtype=str)
+    marked = np.strings.startswith(names, MISSING_PREFIX)
+    bare = np.where(marked, np.strings.slice(names, len(MISSING_PREFIX), None), names)
+    out = pd.Index(features).get_indexer(pd.Index(bare)).astype(np.int64)
     for feature in sorted(features, key=len, reverse=True):
         rest = np.flatnonzero(out < 0)
         if not len(rest):

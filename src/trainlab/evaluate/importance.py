@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,8 +89,10 @@ def feature_columns(columns: list[str]) -> dict[str, list[str]]:
 
 
 def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric: Metric, ctx: Context,
-                       background: pd.DataFrame, *, shap_rows: int = 300, seed: int = 0) -> Importance:
-    """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them.
+                       background: pd.DataFrame, *, shap_rows: int = 300, seed: int = 0,
+                       shap_seconds: float = math.inf) -> Importance:
+    """Permutation importance on these held-out rows, and the mean |contribution| on up to ``shap_rows`` of them
+    (left out when a model of many members would take more than ``shap_seconds``).
 
     With more than ``PERMUTED_MAX`` features, only the ``PERMUTED_MAX`` with the largest contributions are shuffled.
     """
@@ -98,7 +101,8 @@ def feature_importance(model: Any, features: pd.DataFrame, y: np.ndarray, metric
         contrib: Contributions | None = Contributions(np.zeros((0, 0)), np.zeros(0), [], "",
                                                       "not computed for picture and sound inputs")
     else:
-        contrib = native_contributions(model, sample, background, positive_index=ctx.positive_index)
+        contrib = native_contributions(model, sample, background, positive_index=ctx.positive_index,
+                                       seconds=shap_seconds)
         if contrib is None and features.shape[1] <= SAMPLED_MAX:
             contrib = contributions(model, sample, background, positive_index=ctx.positive_index, seed=seed)
     shap = contrib.mean_abs() if contrib is not None else {}
