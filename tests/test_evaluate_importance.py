@@ -11,8 +11,8 @@ import pytest
 from trainlab.bundle import load_bundle, save_bundle
 from trainlab.data.prepare import make_features
 from trainlab.data.schema import infer_schema
-from trainlab.evaluate.analysis import encode_labels
 from trainlab.evaluate import contributions as contributions_module
+from trainlab.evaluate.analysis import encode_labels
 from trainlab.evaluate.contributions import contributions, native_contributions
 from trainlab.evaluate.importance import explain_rows, feature_importance
 from trainlab.evaluate.metrics import Context, resolve_metric

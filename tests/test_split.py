@@ -113,6 +113,18 @@ def test_large_data_gets_one_validation_split_of_the_same_kind() -> None:
     assert train["when"].iloc[valid].min() > train["when"].iloc[fit].max()
 
 
+def test_large_data_validates_on_a_fifth_but_at_most_large_valid_rows(monkeypatch) -> None:
+    from trainlab.data import split as splitting
+
+    frame = table(int(LARGE_DATA_ROWS * 1.3))
+    (fit, valid), = split(frame).folds
+    assert len(valid) == pytest.approx(0.2 * (len(fit) + len(valid)), abs=2)
+    monkeypatch.setattr(splitting, "LARGE_VALID_ROWS", 1_000)  # as 100,000 of 2.4 million training rows
+    (fit, valid), = split(frame).folds
+    assert len(valid) == 1_000 and len(fit) + len(valid) == int(0.8 * len(frame))
+    assert set(fit).isdisjoint(valid)
+
+
 def test_pictures_and_sound_hold_out_a_fifth_but_at_most_media_valid_rows() -> None:
     """The CNN is kept as its trial trained it, so its holdout is capped: 5,000 rows of Fashion-MNIST's 57,000."""
     assert media_valid_size(1_000) == pytest.approx(0.2)

@@ -144,3 +144,22 @@ def test_many_test_rows_draw_fewer_resamples_in_batches_so_memory_stays_bounded(
     batches = shapes(1_000_000)  # 200 resamples, 5 to a batch
     assert sum(rows for rows, _ in batches) == MIN_RESAMPLES
     assert all(rows * n <= BATCH_CELLS for rows, n in batches)
+
+
+def test_intervals_of_many_rows_drawn_from_a_subsample_still_cover_about_95_percent(monkeypatch) -> None:
+    from trainlab.evaluate import uncertainty
+
+    monkeypatch.setattr(uncertainty, "SUBSAMPLE_ROWS", 300)  # 3,000 rows stand for millions
+    rng = np.random.default_rng(1)
+    covered, widths = 0, []
+    for i in range(SIMULATIONS):
+        y = rng.integers(0, 2, 3000)
+        right = rng.random(3000) < 0.8
+        proba = np.where((y == 1) == right, 0.9, 0.1)
+        found = bootstrap_intervals(y, np.c_[1 - proba, proba], Context("binary", 1, 2), ["accuracy"], seed=i)
+        covered += _covers(0.8, found["accuracy"])
+        widths.append(found["accuracy"]["high"] - found["accuracy"]["low"])
+    assert 0.90 * SIMULATIONS <= covered <= 0.99 * SIMULATIONS
+    expected = 2 * 1.96 * np.sqrt(0.8 * 0.2 / 3000)  # the normal interval's width on all 3,000 rows
+    assert 0.8 * expected < np.mean(widths) < 1.2 * expected
+    assert "drawn from 300 of the 3,000 rows" in uncertainty.interval_method(3000, "binary", 0)

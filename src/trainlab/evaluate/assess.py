@@ -9,7 +9,7 @@ import pandas as pd
 
 from trainlab.evaluate.fairness import fairness_report
 from trainlab.evaluate.metrics import Context, metrics_for, predicted_labels
-from trainlab.evaluate.uncertainty import LEVEL, RESAMPLES, bootstrap_intervals
+from trainlab.evaluate.uncertainty import bootstrap_intervals, interval_method
 
 
 def assess_rows(y: np.ndarray, output: np.ndarray, ctx: Context, rows: pd.DataFrame, classes: list[Any],
@@ -20,9 +20,7 @@ def assess_rows(y: np.ndarray, output: np.ndarray, ctx: Context, rows: pd.DataFr
     """
     record: dict[str, Any] = {
         "intervals": bootstrap_intervals(y, output, ctx, metrics_for(ctx.task), seed=seed),
-        "interval_method": f"percentile bootstrap, {RESAMPLES} resamples"
-                           + (", stratified by class" if ctx.task != "regression" else "")
-                           + f", seed {seed}, level {LEVEL:.0%}",
+        "interval_method": interval_method(len(y), ctx.task, seed),
         "fairness": None,
     }
     if sensitive:
