@@ -86,6 +86,9 @@ def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
 
 
 def _log_loss(y: np.ndarray, proba: np.ndarray, ctx: Context) -> float:
+    """Log loss; probabilities a rounding past 0 or 1 (a weighted blend: 1.0000000000000002) are clipped, where
+    scikit-learn would refuse them (a stacked ensemble on nyc_flights stopped a run that way)."""
+    proba = np.clip(np.asarray(proba, dtype=float), 0.0, 1.0)
     return float(skm.log_loss(y, proba, labels=np.arange(ctx.n_classes),
                               sample_weight=ctx.weights))
 
