@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     predict_time = time.perf_counter() - predict_start
     preds.to_parquet(args.out, index=False)
     info = {"best_model": run.best_model, "test_metrics_inner": run.test_metrics, "timings": run.timings,
-            "trials": len(run.trials)}
+            "trials": len(run.trials),
+            "refit": run.predictor.manifest.extras.get("refit") if run.predictor.manifest else None}
     Path(args.meta).write_text(json.dumps({"fit_time_s": fit_time, "predict_time_s": predict_time, "info": info},
                                           default=str))
     return 0

@@ -4,6 +4,7 @@ models it fitted on the cross-validation folds, kept in memory for the best tria
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,11 @@ import pytest
 
 import trainlab
 from conftest import make_binary, make_regression
+from trainlab import final
 from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
+from trainlab.final import refit_model
+from trainlab.search.budget import Budget
 from trainlab.search.ensemble import EnsembleModel
 from trainlab.search.scheduler import KEEP_FOLD_MODELS, Scheduler
 from trainlab.search.trial import TrialResult
@@ -78,6 +82,27 @@ def test_with_time_to_refit_the_best_trial_is_refit(tmp_path):
     record = json.loads((run.folder / "run.json").read_text())
     assert "bagged" not in record["refit"] and record["refit"]["full"] == "done"
     assert not isinstance(_inner(run.predictor), EnsembleModel)
+
+
+def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_model_kept(tmp_path, monkeypatch):
+    """Boosters stop adding trees at the deadline, so --refit-full's refit on every row that ends past its own (a
+    slow fake here, given 2 s) may be cut short: it is dropped, and the bundle keeps the model the test rows scored."""
+    rows: list[int] = []
+
+    def slow_second_refit(best, search, training, deadline, seconds=float("inf")):
+        fitted = refit_model(best, search, training, deadline, seconds)
+        rows.append(len(training.y))
+        if len(rows) == 2:
+            time.sleep(max(0.0, deadline - time.monotonic()) + 0.05)
+        return fitted
+
+    monkeypatch.setattr(final, "refit_model", slow_second_refit)
+    monkeypatch.setattr(Budget, "optional_time_left", lambda self: 2.0)
+    run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="cut", models=("linear",),
+                         max_trials=1, refit_full=True, **RUN)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert rows == [record["refit"]["rows"], 200] and record["refit"]["rows"] < 200
+    assert record["refit"]["full"].startswith("dropped: refitting on all 200 rows reached its 2 s deadline")
 
 
 def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):

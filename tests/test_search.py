@@ -255,6 +255,17 @@ def test_after_ctrl_c_the_run_finishes_as_if_its_limit_were_now() -> None:
     assert unlimited.time_limit is None  # no limit: the final steps take what they need, as before
 
 
+def test_the_second_refit_may_use_the_slack_the_first_left_but_not_more() -> None:
+    """A search that ran to its limit leaves no time before it, yet the second refit of --refit-full may still use
+    the refits' slack (5 % of the limit) that the first did not; past the limit plus that slack it gets nothing."""
+    at_limit = Budget(time_limit=30.0, reserve_s=2.0, started=time.monotonic() - 28.0)
+    assert at_limit.refit_time_left(slack=False) == 0.0
+    assert 1.0 < at_limit.optional_time_left() <= 1.5
+    past_slack = Budget(time_limit=30.0, reserve_s=2.0, started=time.monotonic() - 30.0)
+    assert past_slack.optional_time_left() == 0.0
+    assert Budget(time_limit=None).optional_time_left() == float("inf")
+
+
 def _ctrl_c_heard() -> None:
     """In the child: Ctrl-C as a terminal delivers it. An ignored SIGINT is inherited across exec, and a library
     that an earlier test ran in this process may have left it ignored; the run then never heard the signal."""

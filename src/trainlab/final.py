@@ -106,15 +106,20 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     if config.refit_full and bag is None:  # fold models cannot take in the test rows
         everything = training_for(all_rows(split))
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
-        spare = budget.refit_time_left(slack=False)
+        spare = budget.optional_time_left()
         if needed > spare:
-            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.1f} s, "
-                             "more than the time left")
+            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.2g} s, "
+                             f"more than the {spare:.2g} s left")
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
-            again, _ = refit_model(best, search, everything, time.monotonic() + spare, spare)
-            model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
-            refit.update({"full": "done", "rows": len(everything.y)})
+            deadline = time.monotonic() + spare
+            again, _ = refit_model(best, search, everything, deadline, spare)
+            if time.monotonic() > deadline:  # boosters stop adding trees at the deadline: this one may be cut short
+                refit["full"] = (f"dropped: refitting on all {len(everything.y)} rows reached its {spare:.2g} s "
+                                 "deadline, where boosters stop adding trees; the tested model is kept")
+            else:
+                model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
+                refit.update({"full": "done", "rows": len(everything.y)})
     return Final(best, model, scores, threshold, calibration, refit, assessment,
                  None if refit.get("full") == "done" else output)
 
