@@ -102,7 +102,7 @@ def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_mo
                          max_trials=1, refit_full=True, **RUN)
     record = json.loads((run.folder / "run.json").read_text())
     assert rows == [record["refit"]["rows"], 200] and record["refit"]["rows"] < 200
-    assert record["refit"]["full"].startswith("dropped: refitting on all 200 rows reached its 2 s deadline")
+    assert record["refit"]["full"].startswith("dropped: refitting on all 200 rows reached its 2.00 s deadline")
 
 
 def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):

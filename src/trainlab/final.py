@@ -108,14 +108,14 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         needed = refit["seconds"] * len(everything.y) / max(1, len(training.y))
         spare = budget.optional_time_left()
         if needed > spare:
-            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:.2g} s, "
-                             f"more than the {spare:.2g} s left")
+            refit["full"] = (f"skipped: refitting on all {len(everything.y)} rows would take about {needed:,.2f} s, "
+                             f"more than the {spare:,.2f} s left")
         else:
             notify("stage", {"name": "Refitting on all rows, test rows included"})
             deadline = time.monotonic() + spare
             again, _ = refit_model(best, search, everything, deadline, spare)
             if time.monotonic() > deadline:  # boosters stop adding trees at the deadline: this one may be cut short
-                refit["full"] = (f"dropped: refitting on all {len(everything.y)} rows reached its {spare:.2g} s "
+                refit["full"] = (f"dropped: refitting on all {len(everything.y)} rows reached its {spare:,.2f} s "
                                  "deadline, where boosters stop adding trees; the tested model is kept")
             else:
                 model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
