@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--preset", default="balanced")
+    p.add_argument("--model-seed", type=int, default=None,
+                   help="trainlab's seed, where it should differ from the split's --seed (seed spread on one split)")
     return p.parse_args(argv)
 
 
@@ -43,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         train[args.target] = train[args.target].astype(str)
     left = args.budget - (time.monotonic() - START)
     fit_start = time.perf_counter()
-    run = trainlab.train(train, target=args.target, task=args.task, time_limit=max(left, 1.0), seed=args.seed,
+    run = trainlab.train(train, target=args.target, task=args.task, time_limit=max(left, 1.0),
+                         seed=args.seed if args.model_seed is None else args.model_seed,
                          preset=args.preset, test_size=0.1, refit_full=True, report=False,
                          out_dir=Path(args.workdir) / "runs", name="bench")
     fit_time = time.perf_counter() - fit_start

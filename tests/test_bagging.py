@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,55 @@ def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_mo
     record = json.loads((run.folder / "run.json").read_text())
     assert rows == [record["refit"]["rows"], 200] and record["refit"]["rows"] < 200
     assert record["refit"]["full"].startswith("dropped: refitting on all 200 rows reached its 2.00 s deadline")
+
+
+def _refits_take(monkeypatch: pytest.MonkeyPatch, seconds: float) -> dict[str, object]:
+    """Every refit is estimated to take ``seconds`` (on the training rows; a quarter more on every row) of a 120 s
+    limit; one trial runs."""
+    monkeypatch.setattr(Scheduler, "refit_cost", lambda self, trial, within=None: seconds)
+    return {"time_limit": 120, "max_trials": 1, "jobs": 1, "report": False, "refit_full": True}
+
+
+def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_once_on_every_row(tmp_path, monkeypatch):
+    refits: list[int] = []
+
+    def counted(best, search, training, deadline, seconds=float("inf")):
+        refits.append(len(training.y))
+        return refit_model(best, search, training, deadline, seconds)
+
+    monkeypatch.setattr(final, "refit_model", counted)
+    frame = make_binary(200)  # 160 training rows: 56 s on them, 70 s on all 200; 123 s at most for both
+    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="once", models=("linear",),
+                         **_refits_take(monkeypatch, 56.0))
+    record = json.loads((run.folder / "run.json").read_text())
+    assert refits == [200]  # no refit on the training rows: the fold models were tested instead
+    assert record["refit"]["full"] == "done" and record["refit"]["rows"] == 200
+    assert "tested in place of a refit on the training rows" in record["refit"]["bagged"]
+    assert not isinstance(_inner(run.predictor), EnsembleModel)
+    assert record["calibration"].get("reason") != final.BAG_NOT_CALIBRATED  # the refit is calibrated as usual
+    assert 0.5 < record["test_metrics"]["roc_auc"] <= 1.0  # the fold models' test scores
+
+
+def test_refit_full_without_time_for_the_refit_on_every_row_keeps_the_tested_fold_models(tmp_path, monkeypatch):
+    run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="bagkept", models=("linear",),
+                         **_refits_take(monkeypatch, 100.0))  # 125 s on every row: more than the 123 s at most
+    record = json.loads((run.folder / "run.json").read_text())
+    assert record["refit"]["full"].startswith("skipped: refitting on all 200 rows would take about 125.00 s")
+    assert isinstance(_inner(run.predictor), EnsembleModel)  # the averaged fold models the test rows scored
+    features = make_features(make_regression(200).drop(columns="price").head(20), run.schema)
+    assert np.isfinite(run.predictor.model.output(features)).all()
+
+
+def test_refit_full_with_time_for_both_refits_tests_the_refit_on_the_training_rows() -> None:
+    split = SimpleNamespace(test=np.arange(40))
+    training = SimpleNamespace(y=np.zeros(160), folds=[0, 1, 2])
+    config = SimpleNamespace(refit_full=True)
+    cost = lambda trial, within: 10.0  # noqa: E731  (10 s on the training rows, 12.5 s on every row)
+    assert not final.refit_once(None, cost, 30.0, config, split, training)  # type: ignore[arg-type]
+    assert final.refit_once(None, cost, 20.0, config, split, training)  # type: ignore[arg-type]
+    one_holdout = SimpleNamespace(y=np.zeros(160), folds=[0])  # its one model is no stand-in for a refit
+    assert not final.refit_once(None, cost, 20.0, config, split, one_holdout)  # type: ignore[arg-type]
+    assert not final.refit_once(None, cost, 20.0, SimpleNamespace(refit_full=False), split, training)  # type: ignore[arg-type]
 
 
 def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):

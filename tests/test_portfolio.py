@@ -16,6 +16,7 @@ from trainlab.search import cost, portfolio
 from trainlab.search.scheduler import Scheduler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.portfolio import build
 from bench.portfolio.build import greedy, leave_one_out
 
 
@@ -51,6 +52,15 @@ def test_greedy_selection_picks_the_configuration_that_covers_what_the_chosen_on
     rows = {r["dataset"]: r for r in leave_one_out(table, configs, size=5, firsts=(1,))}
     assert rows["b"]["in_1"] == 1.0 and rows["b"]["lodo_1"] == 1.0  # without b, x alone still leads
     assert rows["a"]["lodo_1"] == 0.4  # without a, b and c disagree on x and y: the compromise z comes first
+
+
+def test_a_portfolio_built_without_a_dataset_holds_none_of_its_trials(tmp_path: Path) -> None:
+    assert build.main(["--leave-out", "penguins", "--out", str(tmp_path)]) == 0
+    built = json.loads((tmp_path / "portfolio.json").read_text())
+    assert "penguins" not in built["built_from"]["datasets"] and len(built["built_from"]["datasets"]) >= 10
+    shipped = json.loads((Path(portfolio.__file__).with_name("portfolio.json")).read_text())
+    assert built["built_from"]["trials"] < shipped["built_from"]["trials"]
+    assert set(json.loads((tmp_path / "costs.json").read_text())["families"]) >= {"lightgbm", "linear"}
 
 
 def test_greedy_selection_weighs_what_a_configuration_gains_against_what_it_costs() -> None:

@@ -3,6 +3,7 @@ leave-one-dataset-out.
 
     python bench/portfolio/build.py                      # writes src/trainlab/search/{portfolio,costs}.json
     python bench/portfolio/build.py --check              # prints the leave-one-dataset-out table only
+    python bench/portfolio/build.py --leave-out wine --out DIR   # both files built without wine's trials, in DIR
 
 Normalized error: on each dataset a configuration's error (1 - AUC, log loss or RMSE) is rescaled so that the
 best recorded configuration is 0 and the median one 1 (clipped to [0, 1]; a failed trial is 1). The portfolio is
@@ -158,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trials", type=Path, default=Path(__file__).with_name("trials.jsonl.gz"))
     p.add_argument("--size", type=int, default=40)
     p.add_argument("--check", action="store_true", help="print the leave-one-dataset-out table, write nothing")
+    p.add_argument("--leave-out", default=None, help="build without this dataset's trials (for lodo_runs.py)")
+    p.add_argument("--out", type=Path, default=PACKAGE, help="folder for portfolio.json and costs.json")
     args = p.parse_args(argv)
-    trials = load_trials(args.trials)
+    trials = [t for t in load_trials(args.trials) if t["dataset"] != args.leave_out]
+    if args.leave_out is not None:
+        return write(trials, args.size, args.out)
     table, configs = error_table(trials)
     firsts = (1, 3, 5, 10, 20)
     rows = leave_one_out(table, configs, args.size, firsts, BUDGETS)
@@ -169,12 +174,18 @@ def main(argv: list[str] | None = None) -> int:
                 "trials, in the portfolio's order, skipping what would not fit")
     if args.check:
         return 0
-    chosen = greedy(table, configs, args.size)
+    return write(trials, args.size, args.out)
+
+
+def write(trials: list[dict[str, Any]], size: int, folder: Path) -> int:
+    """Build the portfolio and the cost model from ``trials`` into ``folder``."""
+    table, configs = error_table(trials)
+    chosen = greedy(table, configs, size)
     portfolio = {"built_from": {"datasets": sorted(table), "trials": len(trials), "rows": max(t["rows"] for t in trials),
                                 "rule": "greedy on mean normalized out-of-fold error (bench/portfolio/build.py)"},
                  "configs": [{k: configs[c][k] for k in ("id", "family", "params")} for c in chosen]}
-    (PACKAGE / "portfolio.json").write_text(json.dumps(portfolio, indent=1) + "\n")
-    (PACKAGE / "costs.json").write_text(json.dumps(fit_costs(trials), indent=1) + "\n")
+    (folder / "portfolio.json").write_text(json.dumps(portfolio, indent=1) + "\n")
+    (folder / "costs.json").write_text(json.dumps(fit_costs(trials), indent=1) + "\n")
     print(f"portfolio: {len(chosen)} configurations: {', '.join(chosen)}")
     return 0
 
