@@ -127,7 +127,10 @@ def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_onc
     record = json.loads((run.folder / "run.json").read_text())
     assert refits == [200]  # no refit on the training rows: the fold models were tested instead
     assert record["refit"]["full"] == "done" and record["refit"]["rows"] == 200
-    assert "tested in place of a refit on the training rows" in record["refit"]["bagged"]
+    assert "bagged" not in record["refit"]  # the saved model is the refit, and the card and report say so
+    assert "fitted on the validation folds, averaged" in record["refit"]["tested"]
+    card = (run.bundle_path / "model_card.md").read_text()
+    assert "Final model: refit on every row, test rows included; the test scores are those of the " in card
     assert not isinstance(_inner(run.predictor), EnsembleModel)
     assert record["calibration"].get("reason") != final.BAG_NOT_CALIBRATED  # the refit is calibrated as usual
     assert 0.5 < record["test_metrics"]["roc_auc"] <= 1.0  # the fold models' test scores
@@ -139,6 +142,8 @@ def test_refit_full_without_time_for_the_refit_on_every_row_keeps_the_tested_fol
     record = json.loads((run.folder / "run.json").read_text())
     assert record["refit"]["full"].startswith("skipped: refitting on all 200 rows would take about 125.00 s")
     assert isinstance(_inner(run.predictor), EnsembleModel)  # the averaged fold models the test rows scored
+    assert record["refit"]["bagged"].endswith("averaged instead of a refit that would not fit in the time left")
+    assert "tested" not in record["refit"]
     features = make_features(make_regression(200).drop(columns="price").head(20), run.schema)
     assert np.isfinite(run.predictor.model.output(features)).all()
 

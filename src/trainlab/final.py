@@ -114,9 +114,10 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     if sampled:
         refit["sampled"] = sampled
     if bag is not None:
-        refit["bagged"] = f"{len(bag.members)} models fitted on the validation folds, averaged " + (
-            "and tested in place of a refit on the training rows: the time left held one refit, on every row" if once
-            else "instead of a refit that would not fit in the time left")
+        refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
+                           "that would not fit in the time left")
+        tested = (f"the {len(bag.members)} models fitted on the validation folds, averaged (the time left held one "
+                  "refit, made on every row)")
     threshold = choose_threshold(training.y, calibrate_oof(tested_calibrator, best.oof), training.context, metric.name)
     scores, assessment, output = test_metrics(model, checked.frame.iloc[split.test], schema, config, threshold)
     if config.refit_full and (bag is None or once):  # fold models cannot take in the test rows
@@ -127,7 +128,9 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         if again is not None:
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit["rows"] = len(everything.y)
-            if once:
+            if once:  # the saved model is the refit; the test scores are the fold models'
+                del refit["bagged"]
+                refit["tested"] = tested
                 refit["seconds"] = round(time.monotonic() - refit_start, 3)
                 threshold = choose_threshold(training.y, calibrate_oof(calibrator, best.oof), training.context,
                                              metric.name)

@@ -73,8 +73,13 @@ def _choice_section(run: dict[str, Any], leaderboard: list[dict[str, Any]]) -> S
     if spread.get("fold_sd") is not None:
         bullets.append(f"Its validation {spread['metric']} varies by ±{spread['fold_sd']:.4f} (standard deviation) "
                        f"across {spread['folds']} folds.")
-    bullets.append(f"Final model: {refit.get('bagged') or 'refit on all ' + _number(refit.get('rows')) + ' training rows'}"
-                   + ("; then refit on every row, test rows included." if refit.get("full") == "done" else "."))
+    if refit.get("tested"):
+        bullets.append(f"Final model: refit on every row, test rows included; the test scores are those of "
+                       f"{refit['tested']}.")
+    else:
+        made = refit.get("bagged") or f"refit on all {_number(refit.get('rows'))} training rows"
+        bullets.append(f"Final model: {made}"
+                       + ("; then refit on every row, test rows included." if refit.get("full") == "done" else "."))
     return {"title": "How it was chosen", "bullets": bullets}
 
 
