@@ -18,8 +18,8 @@ from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
 from trainlab.final import refit_model
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import EnsembleModel
-from trainlab.search.scheduler import KEEP_FOLD_MODELS, Scheduler
+from trainlab.search.ensemble import PER_FAMILY, POOL_SIZE, EnsembleModel
+from trainlab.search.scheduler import Scheduler
 from trainlab.search.trial import TrialResult
 
 RUN = {"time_limit": None, "report": False}
@@ -160,19 +160,22 @@ def test_refit_full_with_time_for_both_refits_tests_the_refit_on_the_training_ro
     assert not final.refit_once(None, cost, 20.0, SimpleNamespace(refit_full=False), split, training)  # type: ignore[arg-type]
 
 
-def test_only_the_best_trials_keep_their_fold_models_and_forests_never(tmp_path):
+def test_only_the_ensemble_pool_keeps_its_fold_models_and_forests_never(tmp_path):
     seen = FoldModelsAtTheEnd()
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="keep",
-                         models=("linear", "naive_bayes", "random_forest"), max_trials=KEEP_FOLD_MODELS + 4,
+                         models=("linear", "naive_bayes", "random_forest"), max_trials=2 * PER_FAMILY + 6,
                          folds=3, listener=seen, **RUN)
     singles = [t for t in run.trials if t.ok and t.candidate.family != "ensemble"]
-    assert len(singles) > KEEP_FOLD_MODELS
-    assert 0 < len(seen.kept) <= KEEP_FOLD_MODELS
+    kept = [t for t in singles if t.candidate.name in seen.kept]
+    assert 0 < len(kept) <= POOL_SIZE
     assert all(len(models) == 3 * 3 for models in seen.kept.values())
-    assert not any(t.candidate.family == "random_forest" for t in singles if t.candidate.name in seen.kept)
-    worst_kept = min(t.score for t in singles if t.candidate.name in seen.kept)  # roc_auc: higher is better
-    assert all(t.score <= worst_kept for t in singles if t.candidate.name not in seen.kept
-               and t.candidate.family != "random_forest")
+    assert not any(t.candidate.family == "random_forest" for t in kept)
+    for family in ("linear", "naive_bayes"):  # the best of each family, no more than PER_FAMILY of them
+        ours = [t for t in kept if t.candidate.family == family]
+        others = [t for t in singles if t.candidate.family == family and t not in kept]
+        assert 0 < len(ours) <= PER_FAMILY
+        assert not others or len(ours) == PER_FAMILY
+        assert all(t.score <= min(k.score for k in ours) for t in others)  # roc_auc: higher is better
 
 
 def test_learning_curve_refits_one_model_per_fold_bag(tmp_path, no_time_to_refit):

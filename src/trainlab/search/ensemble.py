@@ -13,6 +13,13 @@ from trainlab.evaluate.metrics import is_better
 from trainlab.models.fitted import TrainedModel
 from trainlab.search.trial import TrainingData, TrialResult, ranking_score, score_oof
 
+POOL_SIZE = 12
+PER_FAMILY = 3
+"""Ensembles are built from the ``POOL_SIZE`` best trials, at most ``PER_FAMILY`` of one family. Without the cap a
+long search on a small table fills the pool with one tuned family: on diabetes (353 training rows, 120 s) the 12
+best were xgboost trials within 0.13 of each other's validation RMSE, a spread the folds' noise explains, and the
+linear and CatBoost models the short search had blended were left out."""
+
 
 @dataclass
 class EnsembleModel:
@@ -66,10 +73,24 @@ class Selection:
     oof: np.ndarray
 
 
-def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: int = 12, rounds: int = 25,
+def ensemble_pool(trials: list[TrialResult], greater_is_better: bool) -> list[TrialResult]:
+    """The trials ensembles choose from: the best by validation score, at most ``PER_FAMILY`` of a family and
+    ``POOL_SIZE`` in all."""
+    ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score)),
+                    key=lambda t: -t.score if greater_is_better else t.score)
+    pool: list[TrialResult] = []
+    per_family: Counter[str] = Counter()
+    for t in ranked:
+        if per_family[t.candidate.family] < PER_FAMILY:
+            pool.append(t)
+            per_family[t.candidate.family] += 1
+    return pool[:POOL_SIZE]
+
+
+def select_ensemble(trials: list[TrialResult], data: TrainingData, rounds: int = 25,
                     refit_cost: Callable[[TrialResult], float] | None = None,
                     time_left: float = float("inf")) -> Selection | None:
-    """Greedy selection with replacement (Caruana et al., 2004) over the best ``max_members`` trials.
+    """Greedy selection with replacement (Caruana et al., 2004) over the pool (``ensemble_pool``).
 
     Each round adds the trial that gives the best out-of-fold score, even when that is no gain (repeating a
     member shifts the weights); the best prefix is kept. It starts from the best single trial, so the
@@ -77,9 +98,7 @@ def select_ensemble(trials: list[TrialResult], data: TrainingData, max_members: 
     With ``refit_cost``, a new member joins only while refitting all members fits in ``time_left`` seconds.
     """
     metric = data.metric
-    ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score)),
-                    key=lambda t: -t.score if metric.greater_is_better else t.score)
-    pool = [t for t in ranked if t.oof is not None][:max_members]
+    pool = [t for t in ensemble_pool(trials, metric.greater_is_better) if t.oof is not None]
     oofs = [t.oof for t in pool if t.oof is not None]
     if len(pool) < 2:
         return None

@@ -17,7 +17,7 @@ from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
 from trainlab.search.budget import Budget
 from trainlab.search.cost import predict_seconds
-from trainlab.search.ensemble import Selection, members_of, select_ensemble
+from trainlab.search.ensemble import Selection, ensemble_pool, members_of, select_ensemble
 from trainlab.search.executor import GRACE_S, Executor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
 from trainlab.search.sampling import (
@@ -39,8 +39,6 @@ IMBALANCE_RATIO = 0.4
 (n / k): under 20% of the rows with two classes (a 4:1 ratio, where unweighted fits start to neglect the small
 class), under 8% with five. A share of rows alone would call any task with five or more classes imbalanced."""
 ENSEMBLE_MARGIN = 0.9  # ensembles are built to refit in 90 % of the time left
-KEEP_FOLD_MODELS = 12
-"""Trials that keep their fold models in memory: the best ones, as many as ensemble selection looks at."""
 BALANCED_VARIANTS = 2  # on imbalanced classes, the best default families that can weigh classes get a balanced twin
 BALANCED_MAX_COST = 1
 """The twins are picked among the cheap families (cost <= 1; among all when none is cheap), whose defaults and
@@ -379,9 +377,8 @@ class Scheduler:
         return not any(t.ok for t in self.result.trials)
 
     def _drop_fold_models(self) -> None:
-        """Free the fold models of trials outside the best ``KEEP_FOLD_MODELS``: they will not be chosen."""
-        ranked = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)
-        kept = {id(t) for t in ranked[:KEEP_FOLD_MODELS]}
+        """Free the fold models of trials outside the ensemble pool (``ensemble_pool``): they will not be chosen."""
+        kept = {id(t) for t in ensemble_pool(self.result.trials, self.data.metric.greater_is_better)}
         for t in self.result.trials:
             if id(t) not in kept:
                 t.fold_models = None

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from trainlab.search.ensemble import Selection
+from trainlab.search.ensemble import Selection, ensemble_pool
 from trainlab.search.trial import TrainingData, TrialResult, score_oof
 
 FOLDS = 5
@@ -24,17 +24,16 @@ MIN_WEIGHT = 1e-3
 EPS = 1e-7
 
 
-def stack_ensemble(trials: list[TrialResult], data: TrainingData, max_members: int = 12,
+def stack_ensemble(trials: list[TrialResult], data: TrainingData,
                    refit_cost: Callable[[TrialResult], float] | None = None,
                    time_left: float = float("inf")) -> Selection | None:
-    """Stacked weights over the best trials whose refits together fit in ``time_left``; None when fewer than two
-    trials qualify or the validated rows are too few to cross-fit."""
-    metric = data.metric
-    ranked = sorted((t for t in trials if t.ok and t.oof is not None and not np.isnan(t.score)),
-                    key=lambda t: -t.score if metric.greater_is_better else t.score)
+    """Stacked weights over the pool's trials (``ensemble_pool``) whose refits together fit in ``time_left``; None
+    when fewer than two trials qualify or the validated rows are too few to cross-fit."""
     pool: list[TrialResult] = []
     spent = 0.0
-    for t in ranked[:max_members]:
+    for t in ensemble_pool(trials, data.metric.greater_is_better):
+        if t.oof is None:
+            continue
         cost = refit_cost(t) if refit_cost else 0.0
         if spent + cost <= time_left:
             pool.append(t)
