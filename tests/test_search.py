@@ -189,8 +189,8 @@ def test_a_trial_budget_repeats_exactly(tmp_path: Path) -> None:
 def _oof_trial(name: str, oof: np.ndarray, data: TrainingData) -> TrialResult:
     from trainlab.search.trial import score_oof
 
-    score, metrics = score_oof(data, oof)
-    return TrialResult(Candidate(name, "linear", {}), "ok", score=score, metrics=metrics, oof=oof)
+    score, metrics = score_oof(data, oof)  # a family of its own: ensembles take the best trial of each family
+    return TrialResult(Candidate(name, name, {}), "ok", score=score, metrics=metrics, oof=oof)
 
 
 @pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "accuracy"])

@@ -22,8 +22,9 @@ def _data(y: np.ndarray, task: str, metric: str) -> TrainingData:
 
 
 def _trial(name: str, oof: np.ndarray, data: TrainingData, fit_time: float = 1.0) -> TrialResult:
+    """A finished trial of a family of its own (ensembles take the best trial of each family)."""
     score, metrics = score_oof(data, oof)
-    return TrialResult(Candidate(name, "linear", {}), "ok", score=score, metrics=metrics, oof=oof, fit_time_s=fit_time)
+    return TrialResult(Candidate(name, name, {}), "ok", score=score, metrics=metrics, oof=oof, fit_time_s=fit_time)
 
 
 def test_weights_recover_the_blend_that_made_the_target() -> None:
