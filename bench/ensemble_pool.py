@@ -52,14 +52,14 @@ def search_table(name: str, budget: float) -> tuple[SearchResult, TrainingData, 
         seen["kept"] = {t.candidate.name: t.fold_models for t in search.trials}  # the run drops them after
         return original(search, *args, **kwargs)
 
-    trainlab.run.finish = capture  # type: ignore[assignment]
+    trainlab.run.finish = capture
     Scheduler._drop_fold_models = lambda self: None  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory() as out:
             trainlab.train(train, target=target, task=meta["task"], time_limit=budget, out_dir=out, name=name,
                            seed=0, report=False)
     finally:
-        trainlab.run.finish = original  # type: ignore[assignment]
+        trainlab.run.finish = original
     for t in seen["search"].trials:
         t.fold_models = seen["kept"][t.candidate.name]
     return seen["search"], seen["training"], test, meta

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import trainlab
 from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.budget import Budget
-from trainlab.search.ensemble import select_ensemble
+from trainlab.search.ensemble import ensemble_pool, select_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 
 
@@ -191,6 +192,23 @@ def _oof_trial(name: str, oof: np.ndarray, data: TrainingData) -> TrialResult:
 
     score, metrics = score_oof(data, oof)  # a family of its own: ensembles take the best trial of each family
     return TrialResult(Candidate(name, name, {}), "ok", score=score, metrics=metrics, oof=oof)
+
+
+def test_the_ensemble_pool_takes_each_familys_best_under_k_fold_and_the_best_trials_on_one_holdout() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, size=200)
+    halves = (np.arange(100), np.arange(100, 200))
+    k_fold = TrainingData(schema=None, features=pd.DataFrame(), y=y, weights=None,  # type: ignore[arg-type]
+                          folds=[halves, halves[::-1]], context=Context("binary", 1, 2), metric=METRICS["roc_auc"],
+                          seed=0)
+    trials = []
+    for i, family in enumerate(["boost", "boost", "linear", "boost", "linear"]):  # weaker as i grows
+        p = np.clip(0.5 + (y - 0.5) * (0.9 - 0.1 * i) + rng.normal(scale=0.05, size=len(y)), 0.01, 0.99)
+        trial = _oof_trial(f"m{i}", np.column_stack([1 - p, p]), k_fold)
+        trials.append(replace(trial, candidate=Candidate(f"m{i}", family, {})))
+    assert [t.candidate.name for t in ensemble_pool(trials, k_fold)] == ["m0", "m2"]
+    holdout = replace(k_fold, folds=[halves])
+    assert [t.candidate.name for t in ensemble_pool(trials, holdout)] == ["m0", "m1", "m2", "m3", "m4"]
 
 
 @pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "accuracy"])

@@ -378,7 +378,7 @@ class Scheduler:
 
     def _drop_fold_models(self) -> None:
         """Free the fold models of trials outside the ensemble pool (``ensemble_pool``): they will not be chosen."""
-        kept = {id(t) for t in ensemble_pool(self.result.trials, self.data.metric.greater_is_better)}
+        kept = {id(t) for t in ensemble_pool(self.result.trials, self.data)}
         for t in self.result.trials:
             if id(t) not in kept:
                 t.fold_models = None

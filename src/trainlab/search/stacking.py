@@ -31,7 +31,7 @@ def stack_ensemble(trials: list[TrialResult], data: TrainingData,
     when fewer than two trials qualify or the validated rows are too few to cross-fit."""
     pool: list[TrialResult] = []
     spent = 0.0
-    for t in ensemble_pool(trials, data.metric.greater_is_better):
+    for t in ensemble_pool(trials, data):
         if t.oof is None:
             continue
         cost = refit_cost(t) if refit_cost else 0.0
