@@ -22,8 +22,9 @@ folds' noise explains, and the linear and CatBoost models a short search blends 
 ``bench/ensemble_pool.py`` (one 60 s search per table, each cap scored on the same trials' fold models): on the 7 of
 12 tables of up to 10,000 rows where every cap's choice could be scored and the caps differed, a cap of 1 had the
 best mean rank on the test rows among caps 1, 2, 3, 6 and 12 (1.64; 12 was last, 3.86); it was behind 12 on
-hmda_mortgage and caravan. On one large validation holdout (over ``LARGE_DATA_ROWS`` rows) the differences are not
-noise and there is no cap: on diamonds (43,000 rows, 30 s) a cap of 1 took the RMSE from 526 to 536."""
+hmda_mortgage and caravan. On one validation holdout (tables over ``LARGE_DATA_ROWS`` rows, pictures and sound)
+there is no cap: there the differences between trials are not the folds' noise, and on diamonds (43,000 rows, 30 s)
+a cap of 1 took the RMSE from 526 to 536."""
 
 
 @dataclass
