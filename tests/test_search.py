@@ -22,7 +22,7 @@ from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import ensemble_pool, select_ensemble
-from trainlab.search.trial import Candidate, TrainingData, TrialResult
+from trainlab.search.trial import Candidate, TrainingData, TrialResult, cannot_finish
 
 
 def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -334,3 +334,14 @@ def test_the_analysis_reserve_is_at_most_half_of_what_preparation_left() -> None
     long = make_config("y", time_limit=300)
     assert reserve_seconds(long, 100, report=True, spent=4.5) == reserve_seconds(long, 100, report=True)
     assert reserve_seconds(make_config("y", time_limit=None), 100, report=True) == 0.0
+
+
+def test_a_trial_stops_once_its_folds_cannot_all_end_before_the_deadline() -> None:
+    soon = time.monotonic() + 5.0
+    assert cannot_finish([], 15, soon) is None
+    assert cannot_finish([1.0, 1.0], 15, soon) == ("stopped after 2 of 15 folds: the 13 left, at 1.0 s each, would "
+                                                  "end past the time limit")
+    assert cannot_finish([1.0, 1.0], 5, soon) is None  # three folds left, about 3 s: they fit
+    assert cannot_finish([9.0], 15, soon) == "time limit reached after 1 of 15 folds"
+    # the first fold pays one-off costs (a library's import): the projection leaves it out
+    assert cannot_finish([4.0, 0.1, 0.1], 15, soon) is None
