@@ -125,12 +125,3 @@ def test_a_table_much_longer_than_the_portfolio_was_learned_on_runs_each_default
     assert run.trials[0].candidate.source == "default"
     assert "portfolio" not in {t.candidate.source for t in run.trials}
 
-
-def test_the_cost_model_learns_from_trials_stopped_by_their_time_limit_as_their_folds_mean() -> None:
-    ok = {"status": "ok", "fit_time_s": 1.5, "predict_time_s": 0.5, "error": ""}
-    stopped = {"status": "failed", "fit_time_s": 50.0, "predict_time_s": 1.0,
-               "error": "time limit reached after 5 of 15 folds"}
-    broken = {"status": "failed", "fit_time_s": 0.0, "predict_time_s": 0.0, "error": "ValueError: bad input"}
-    assert build.fold_seconds(ok) == 2.0
-    assert build.fold_seconds(stopped) == pytest.approx(10.2)
-    assert build.fold_seconds(broken) is None
