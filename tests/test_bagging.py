@@ -83,6 +83,9 @@ def test_with_time_to_refit_the_best_trial_is_refit(tmp_path):
     record = json.loads((run.folder / "run.json").read_text())
     assert "bagged" not in record["refit"] and record["refit"]["full"] == "done"
     assert not isinstance(_inner(run.predictor), EnsembleModel)
+    # each refit's expected seconds (what decided that it fits) are kept beside the measured ones
+    assert {"seconds", "expected_s", "full_expected_s", "full_s"} <= set(record["refit"])
+    assert all(record["refit"][k] >= 0 for k in ("seconds", "expected_s", "full_expected_s", "full_s"))
 
 
 def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_model_kept(tmp_path, monkeypatch):

@@ -111,6 +111,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     tested_calibrator = None if once else calibrator  # the averaged fold models are never calibrated
     model = with_gap_filling(calibrated(inner, tested_calibrator), training.features, config.seed)
     refit: dict[str, Any] = {"rows": len(training.y), "seconds": round(time.monotonic() - refit_start, 3)}
+    if bag is None:  # the cost model's estimate beside the measured refit: how far off it is, run after run
+        refit["expected_s"] = round(refit_cost(best, time_left), 3)
     if sampled:
         refit["sampled"] = sampled
     if bag is not None:
@@ -124,8 +126,11 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         everything = training_for(all_rows(split))
         per_row = (refit_cost(best, time_left) if once else refit["seconds"]) / max(1, len(training.y))
         spare = budget.refit_time_left() if once else budget.optional_time_left()
-        again, refit["full"] = refit_everything(best, search, everything, per_row * len(everything.y), spare, notify)
+        full_start, needed = time.monotonic(), per_row * len(everything.y)
+        again, refit["full"] = refit_everything(best, search, everything, needed, spare, notify)
+        refit["full_expected_s"] = round(needed, 3)
         if again is not None:
+            refit["full_s"] = round(time.monotonic() - full_start, 3)
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit["rows"] = len(everything.y)
             if once:  # the saved model is the refit; the test scores are the fold models'
