@@ -345,3 +345,24 @@ def test_a_trial_stops_once_its_folds_cannot_all_end_before_the_deadline() -> No
     assert cannot_finish([9.0], 15, soon) == "time limit reached after 1 of 15 folds"
     # the first fold pays one-off costs (a library's import): the projection leaves it out
     assert cannot_finish([4.0, 0.1, 0.1], 15, soon) is None
+
+
+def test_with_refit_full_the_search_keeps_time_back_for_both_refits() -> None:
+    """--refit-full refits twice, the second time on every row: the time kept back while the search runs counts both
+    (``Budget.refits``), so that the second is not the one skipped for time."""
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.scheduler import PLANS, Scheduler
+
+    config = make_config("y", time_limit=60, seed=0)
+    checked = check_data(_table(), config)
+    training = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    once, twice = Budget(time_limit=60.0), Budget(time_limit=60.0, refits=2.1)
+    for budget in (once, twice):
+        scheduler = Scheduler(training, budget, PLANS["fast"], executor=None)  # type: ignore[arg-type]
+        scheduler._record([TrialResult(Candidate("linear", "linear", {}), "ok", score=0.9, fit_time_s=1.0)])
+    assert once.refit_s == pytest.approx(1.2)  # one fold's fit, grown for all training rows (REFIT_GROWTH)
+    assert twice.refit_s == pytest.approx(2.1 * 1.2)
+    assert twice.remaining() < once.remaining() - 1.0

@@ -23,6 +23,9 @@ class Budget:
     trials_done: int = 0
     reserve_s: float = 0.0
     refit_s: float = 0.0
+    refits: float = 1.0
+    """The final refits, counted in refits on the training rows: 1, or with --refit-full one more on every row (1 +
+    all rows / training rows). ``refit_s`` keeps back time for all of them (``Scheduler._refit_estimate``)."""
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
