@@ -444,7 +444,7 @@ class Scheduler:
     def _refit_estimate(self) -> float:
         """Seconds to refit the likely final model (the three best trials) on all training rows, as many times as the
         run refits (``Budget.refits``: with --refit-full, again on every row). Kept back for the first refit only, the
-        second was skipped for time in 6 of 19 harness runs at 30 s and 3 of the first 7 at 120 s (hpc_jobs: an
+        second was skipped for time in 6 of 19 harness runs at 30 s and 6 of 19 at 120 s (hpc_jobs: an
         ensemble of four families refit in 5.2 s, then 4.2 s were left for the 5.7 s refit on every row)."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
