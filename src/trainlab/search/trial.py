@@ -183,7 +183,7 @@ def cannot_finish(durations: list[float], folds: int, deadline: float) -> str | 
     not score every fold is lost, so it stops as soon as its folds are known not to fit: when the next one, as long
     as the mean so far, would end past the deadline; or, from the third fold on, when the folds left, each as long as
     the mean of the timed folds after the first (which pays one-off costs such as a library's import), would end
-    past it by more than ``PROJECTION_SLACK`` (fold times vary). At 120 s on a 127-row, 3-class table, one CatBoost
+    past it even at ``PROJECTION_SLACK`` of that time (fold times vary). At 120 s on a 127-row, 3-class table, one CatBoost
     configuration (depth 8, 15 folds of repeated cross-validation) took 10 s a fold and was cut at the deadline
     after 5 folds and 50 s, all of them lost."""
     done = len(durations)
