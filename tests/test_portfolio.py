@@ -124,4 +124,3 @@ def test_a_table_much_longer_than_the_portfolio_was_learned_on_runs_each_default
                          report=False)
     assert run.trials[0].candidate.source == "default"
     assert "portfolio" not in {t.candidate.source for t in run.trials}
-
