@@ -78,6 +78,50 @@ def test_the_cost_model_expects_more_rows_to_take_longer(monkeypatch: pytest.Mon
     assert cost.predict_seconds("no_such_family", {"rows": 10, "columns": 1, "classes": 2}, {}) is None
 
 
+def test_the_cost_model_expects_catboost_to_slow_down_with_the_category_levels(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)
+    frame = pd.DataFrame({"few": ["a", "b"] * 200, "many": [f"v{i}" for i in range(400)], "x": np.arange(400)})
+    assert cost.category_levels(frame, ["few", "many", "absent"]) == 2 + cost.LEVELS_PER_COLUMN
+    shape = {"rows": 2_000, "columns": 40, "classes": 0, "folds": 5}
+    numeric = cost.predict_seconds("catboost", {**shape, "levels": 0}, {})
+    categorical = cost.predict_seconds("catboost", {**shape, "levels": 300}, {})
+    assert numeric is not None and categorical is not None and categorical > 3 * numeric
+
+
+def test_the_search_corrects_the_cost_model_by_how_far_off_it_was_on_a_family_in_this_run() -> None:
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.budget import Budget
+    from trainlab.search.scheduler import PLANS, TIMED_MIN_S
+    from trainlab.search.trial import Candidate, TrialResult
+
+    config = make_config("y", time_limit=60, seed=0)
+    checked = check_data(_table(), config)
+    training = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    scheduler = Scheduler(training, Budget(time_limit=60.0), PLANS["best"], executor=None)  # type: ignore[arg-type]
+    booster, linear = Candidate("lightgbm_p1", "lightgbm", {"num_leaves": 63}), Candidate("linear", "linear", {})
+    modelled = {c.name: scheduler.predicted_time(c) for c in (booster, linear)}
+    assert all(modelled.values())
+
+    def fold_of(candidate: Candidate, seconds: float, status: str = "ok", timed: int = 0) -> TrialResult:
+        return TrialResult(candidate, status, fit_time_s=seconds, fold_scores=[0.5] * timed)
+
+    folds = len(training.folds)
+    per_fold = 4 * TIMED_MIN_S  # the first LightGBM trial took folds of 4 s: 4 s over the model's per fold
+    factor = per_fold * folds / scheduler.predicted_time(Candidate("lightgbm", "lightgbm", {}))  # type: ignore
+    scheduler.result.trials.append(fold_of(Candidate("lightgbm", "lightgbm", {}), per_fold))
+    assert scheduler.predicted_time(booster) == pytest.approx(factor * modelled["lightgbm_p1"])
+    assert scheduler.predicted_time(linear) == pytest.approx(modelled["linear"])  # another family: as modelled
+    # a trial stopped after two folds counts the mean of those; one with no timed fold, or quick folds, does not
+    scheduler.result.trials.append(fold_of(Candidate("lightgbm_p2", "lightgbm", {}), 2 * per_fold, "failed", timed=2))
+    scheduler.result.trials.append(fold_of(Candidate("lightgbm_p3", "lightgbm", {}), 99.0, "failed"))
+    scheduler.result.trials.append(fold_of(Candidate("lightgbm_p4", "lightgbm", {}), TIMED_MIN_S / 2))
+    assert scheduler.predicted_time(booster) == pytest.approx(factor * modelled["lightgbm_p1"])
+
+
 def test_the_machine_probe_is_cached_per_machine_and_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cost._probe_seconds.cache_clear()

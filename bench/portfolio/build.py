@@ -94,11 +94,11 @@ def greedy(table: dict[str, dict[str, float]], configs: dict[str, dict[str, Any]
 
 
 def fit_costs(trials: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per family, a ridge fit of log seconds per fold on ``cost_features`` (rows, columns, classes, parameters), from
-    the trials that ended. Those stopped by their time limit are left out: in, as the mean of the folds they timed,
-    they doubled CatBoost's expected seconds on every table (depth-8 CatBoost on 3-class tables of 100-250 rows and
-    CatBoost on ames_housing's 40 text columns are slow; on caravan's 85 numeric columns it is not), and a 30 s run
-    there skipped every CatBoost configuration."""
+    """Per family, a ridge fit of log seconds per fold on ``cost_features`` (rows, columns, classes, category levels,
+    parameters), from the trials that ended. Those stopped by their time limit are left out: in, as the mean of the
+    folds they timed, they doubled CatBoost's expected seconds on every table (depth-8 CatBoost on 3-class tables of
+    100-250 rows and CatBoost on ames_housing's 39 categorical columns are slow; on caravan's 85 numeric columns it
+    is not), and a 30 s run there skipped every CatBoost configuration."""
     by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in trials:
         if t["status"] == "ok":

@@ -33,7 +33,7 @@ from trainlab.data.checks import check_data
 from trainlab.data.split import make_split
 from trainlab.models.registry import get_spec
 from trainlab.run import training_data
-from trainlab.search.cost import probe
+from trainlab.search.cost import category_levels, probe
 from trainlab.search.trial import Candidate, TrainingData, run_trial
 
 DATA = Path(os.environ.get("BENCH_DATA", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
@@ -99,6 +99,7 @@ def record(entry: dict[str, Any], data: TrainingData, config: dict[str, Any], li
             "metric": data.metric.name, "greater_is_better": data.metric.greater_is_better,
             "metrics": result.metrics, "fit_time_s": result.fit_time_s, "predict_time_s": result.predict_time_s,
             "wall_s": wall, "rows": len(data.y), "columns": int(data.features.shape[1]),
+            "levels": category_levels(data.features, data.schema.by_role("categorical")),
             "classes": int(data.context.n_classes), "folds": len(data.folds), "error": result.error[:200]}
 
 

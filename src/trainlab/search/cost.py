@@ -1,8 +1,8 @@
 """How long a configuration will take: a per-family model of seconds per fold, learned from recorded trials.
 
 ``costs.json`` (written by ``bench/portfolio/build.py``) holds, per family, the coefficients of a ridge fit of the
-log of a fold's fit-and-predict seconds on the log of its fitting rows, columns and classes and on the family's
-numeric parameters (log-scaled where the search space is). A short probe, timed once per machine and cached,
+log of a fold's fit-and-predict seconds on the log of its fitting rows, columns, classes and category levels and on
+the family's numeric parameters (log-scaled where the search space is). A short probe, timed once per machine and cached,
 scales the recorded seconds to the machine the run is on.
 """
 
@@ -18,23 +18,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from trainlab.data.prepare import MAX_CODES
 from trainlab.models.registry import REGISTRY
 
 PROBE_ROWS = 10_000
+LEVELS_PER_COLUMN = MAX_CODES
+"""A categorical column counts its distinct values up to this many (what the booster recipe keeps) in
+``category_levels``. Without the levels the cost model expected CatBoost to fold 8 times faster than it did on
+ames_housing (39 categorical columns, 272 levels) and 9 times slower on caravan (85 numeric columns); fitted
+without each dev dataset in turn, the error of its log seconds on the held-out dataset fell from 1.24 to 0.96
+for CatBoost, 0.49 to 0.29 for LightGBM and 0.44 to 0.31 for XGBoost (the number of categorical columns instead:
+1.10, 0.37, 0.38)."""
 FACTOR_RANGE = (0.25, 4.0)  # a probe disturbed by a busy moment cannot scale every prediction by more than this
 
 
 def cost_features(family: str, shape: dict[str, Any], params: dict[str, Any]) -> tuple[list[str], list[float]]:
     """Names and values of the regressors for one fold of ``family`` on a table of this ``shape`` (rows, columns,
-    classes and folds of the trial's data; ``fit_rows``, the rows a fold fits on, when known) with ``params``
-    (missing ones take the family's defaults)."""
+    classes and folds of the trial's data; ``fit_rows``, the rows a fold fits on, when known; ``levels``, see
+    ``category_levels``) with ``params`` (missing ones take the family's defaults)."""
     spec = REGISTRY[family]
     fit_rows = shape.get("fit_rows") or shape["rows"] * (1 - 1 / max(shape.get("folds", 5), 2))
     fit_rows = min(fit_rows, params.get("sample_rows") or math.inf)
-    names = ["bias", "log_rows", "log_columns", "log_classes"]
+    names = ["bias", "log_rows", "log_columns", "log_classes", "log_levels"]
     values = [1.0, math.log(max(fit_rows, 1.0)), math.log(max(shape["columns"], 1)),
-              math.log(max(shape["classes"], 2) if shape["classes"] > 2 else 1)]
+              math.log(max(shape["classes"], 2) if shape["classes"] > 2 else 1), math.log1p(shape.get("levels", 0))]
     full = {**spec.defaults, **params}
     for name, param in sorted(spec.space.items()):
         value = full.get(name)
@@ -47,6 +56,11 @@ def cost_features(family: str, shape: dict[str, Any], params: dict[str, Any]) ->
         names.append(f"{'log_' if log else ''}{name}")
         values.append(math.log(max(float(value), 1e-12)) if log else float(value))
     return names, values
+
+
+def category_levels(features: pd.DataFrame, columns: list[str]) -> int:
+    """The distinct values of these categorical columns, summed (each counted up to ``LEVELS_PER_COLUMN``)."""
+    return int(sum(min(int(features[c].nunique()), LEVELS_PER_COLUMN) for c in columns if c in features))
 
 
 @functools.cache

@@ -23,6 +23,9 @@ EARLY_STOP_ROWS = 50_000
 limit; all validation rows are still predicted and scored once."""
 PROJECTION_SLACK = 0.8
 """A trial stops early when its folds left would end past the deadline even at 80 % of their projected time."""
+FIRST_FOLD_EXTRA_S = 2.0
+"""What the first fold of a trial may spend once (a library's import, a worker's warm-up): projected from the first
+fold alone, each fold left takes the first one's time less this."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,15 @@ class TrialResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def fold_seconds(self) -> float | None:
+        """Seconds a fold took to fit and predict, the mean of those timed (a trial stopped on the way times some
+        of its folds); None when none was timed."""
+        if self.ok:
+            return self.fit_time_s + self.predict_time_s
+        timed = len(self.fold_scores)
+        return (self.fit_time_s + self.predict_time_s) / timed if timed and self.fit_time_s > 0 else None
 
 
 def _context(data: TrainingData, rows: np.ndarray) -> Context:
@@ -181,20 +193,21 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
 def cannot_finish(durations: list[float], folds: int, deadline: float) -> str | None:
     """Why a trial that has timed ``durations`` of its ``folds`` folds stops now (None: it goes on). A trial that does
     not score every fold is lost, so it stops as soon as its folds are known not to fit: when the next one, as long
-    as the mean so far, would end past the deadline; or, from the third fold on, when the folds left, each as long as
-    the mean of the timed folds after the first (which pays one-off costs such as a library's import), would end
-    past it even at ``PROJECTION_SLACK`` of that time (fold times vary). At 120 s on a 127-row, 3-class table, one CatBoost
-    configuration (depth 8, 15 folds of repeated cross-validation) took 10 s a fold and was cut at the deadline
-    after 5 folds and 50 s, all of them lost."""
+    as the mean so far, would end past the deadline; or when the folds left, each as long as the mean of the timed folds
+    after the first (which pays one-off costs such as a library's import; after the first fold, its time less
+    ``FIRST_FOLD_EXTRA_S``), would end past it even at ``PROJECTION_SLACK`` of that time (fold times vary). At 120 s
+    on a 127-row, 3-class table, one CatBoost configuration (depth 8, 15 folds of repeated cross-validation) took 10 s
+    a fold and was cut at the deadline after 5 folds and 50 s, all of them lost."""
     done = len(durations)
     if not done:
         return None
     now = time.monotonic()
     if now + sum(durations) / done > deadline:
         return f"time limit reached after {done} of {folds} folds"
-    if done >= 2 and now + PROJECTION_SLACK * (folds - done) * float(np.mean(durations[1:])) > deadline:
-        return (f"stopped after {done} of {folds} folds: the {folds - done} left, at "
-                f"{float(np.mean(durations[1:])):.1f} s each, would end past the time limit")
+    each = float(np.mean(durations[1:])) if done >= 2 else max(0.0, durations[0] - FIRST_FOLD_EXTRA_S)
+    if now + PROJECTION_SLACK * (folds - done) * each > deadline:
+        return (f"stopped after {done} of {folds} folds: the {folds - done} left, at {each:.1f} s each, would end "
+                "past the time limit")
     return None
 
 
