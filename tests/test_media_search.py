@@ -4,6 +4,7 @@ the network stops early on the trial's own validation rows."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,12 +137,20 @@ def test_the_cost_model_counts_only_the_columns_a_classic_family_reads(monkeypat
     from trainlab.data.schema import infer_schema
     from trainlab.evaluate.metrics import Context, resolve_metric
     from trainlab.search import cost
+    from trainlab.search import scheduler as scheduler_module
     from trainlab.search.budget import Budget
     from trainlab.search.executor import InProcessExecutor
     from trainlab.search.scheduler import PLANS, Scheduler
     from trainlab.search.trial import Candidate, TrainingData
 
     monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)
+    columns: dict[str, int] = {}  # the columns each family's expected time was computed for
+
+    def counting(family: str, shape: dict[str, Any], params: dict[str, Any]) -> float | None:
+        columns[family] = shape["columns"]
+        return cost.predict_seconds(family, shape, params)
+
+    monkeypatch.setattr(scheduler_module, "predict_seconds", counting)
     rng = np.random.default_rng(0)
     stats = pd.DataFrame(rng.normal(size=(300, 20)), columns=[f"clip_mfcc{i}" for i in range(20)])
     values = pd.DataFrame(rng.normal(size=(300, 400)), columns=[f"clip#audio1x20x20#{i}" for i in range(400)])
@@ -154,5 +163,5 @@ def test_the_cost_model_counts_only_the_columns_a_classic_family_reads(monkeypat
                             context=Context("multiclass", n_classes=3), metric=resolve_metric(None, "multiclass"), seed=0)
         scheduler = Scheduler(data, Budget(60.0), PLANS["balanced"], InProcessExecutor(data))
         seconds[name] = [scheduler.predicted_time(Candidate("c", family, {})) for family in ("linear", "neural_net")]
+        assert columns == {"linear": 20, "neural_net": features.shape[1]}  # the network reads the values too
     assert seconds["statistics"][0] == seconds["with the values"][0]  # the linear model reads the statistics only
-    assert seconds["with the values"][1] > seconds["statistics"][1]  # the network reads the values too
