@@ -139,6 +139,30 @@ def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_onc
     assert 0.5 < record["test_metrics"]["roc_auc"] <= 1.0  # the fold models' test scores
 
 
+def test_refit_full_with_time_for_one_refit_on_a_holdout_tests_its_model_and_refits_once_on_every_row(
+        tmp_path, monkeypatch):
+    """Long tables validate on one holdout: there the one model fitted on its fitting rows is tested, calibrated as
+    its validation outputs say, and the one refit is on every row."""
+    from trainlab.data import split
+
+    monkeypatch.setattr(split, "LARGE_DATA_ROWS", 100)  # 160 training rows: one validation holdout
+    refits: list[int] = []
+
+    def counted(best, search, training, deadline, seconds=float("inf")):
+        refits.append(len(training.y))
+        return refit_model(best, search, training, deadline, seconds)
+
+    monkeypatch.setattr(final, "refit_model", counted)
+    run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="holdout", models=("linear",),
+                         **_refits_take(monkeypatch, 56.0))
+    record = json.loads((run.folder / "run.json").read_text())
+    assert record["split"]["validation"].startswith("one validation split")
+    assert refits == [200] and record["refit"]["full"] == "done" and record["refit"]["rows"] == 200
+    assert record["refit"]["tested"].startswith("the model fitted on the validation holdout's fitting rows")
+    assert record["calibration"].get("reason") != final.BAG_NOT_CALIBRATED
+    assert 0.5 < record["test_metrics"]["roc_auc"] <= 1.0
+
+
 def test_refit_full_without_time_for_the_refit_on_every_row_keeps_the_tested_fold_models(tmp_path, monkeypatch):
     run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="bagkept", models=("linear",),
                          **_refits_take(monkeypatch, 100.0))  # 125 s on every row: more than the 123 s at most
@@ -158,8 +182,12 @@ def test_refit_full_with_time_for_both_refits_tests_the_refit_on_the_training_ro
     cost = lambda trial, within: 10.0  # noqa: E731  (10 s on the training rows, 12.5 s on every row)
     assert not final.refit_once(None, cost, 30.0, config, split, training)  # type: ignore[arg-type]
     assert final.refit_once(None, cost, 20.0, config, split, training)  # type: ignore[arg-type]
-    one_holdout = SimpleNamespace(y=np.zeros(160), folds=[0])  # its one model is no stand-in for a refit
-    assert not final.refit_once(None, cost, 20.0, config, split, one_holdout)  # type: ignore[arg-type]
+    one_holdout = SimpleNamespace(y=np.zeros(160), folds=[0])
+    assert final.refit_once(None, cost, 20.0, config, split, one_holdout)  # type: ignore[arg-type]
+    # time for the refit on the training rows, not for the one on every row: the fold models would be kept, and a
+    # holdout's one model is no stand-in for a refit
+    assert final.refit_once(None, cost, 12.0, config, split, training)  # type: ignore[arg-type]
+    assert not final.refit_once(None, cost, 12.0, config, split, one_holdout)  # type: ignore[arg-type]
     assert not final.refit_once(None, cost, 20.0, SimpleNamespace(refit_full=False), split, training)  # type: ignore[arg-type]
 
 
