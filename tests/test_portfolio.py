@@ -122,6 +122,31 @@ def test_the_search_corrects_the_cost_model_by_how_far_off_it_was_on_a_family_in
     assert scheduler.predicted_time(booster) == pytest.approx(factor * modelled["lightgbm_p1"])
 
 
+def test_a_costly_candidate_waits_while_the_first_trial_of_its_family_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.budget import Budget
+    from trainlab.search.scheduler import PLANS
+    from trainlab.search.trial import Candidate, TrialResult
+
+    config = make_config("y", time_limit=100, seed=0)
+    checked = check_data(_table(), config)
+    training = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    scheduler = Scheduler(training, Budget(time_limit=100.0), PLANS["best"], executor=None)  # type: ignore[arg-type]
+    monkeypatch.setattr(scheduler, "predicted_time", lambda c: 40.0 if c.family == "catboost" else 1.0)
+    boosted, linear = Candidate("catboost", "catboost", {}), Candidate("linear", "linear", {})
+    scheduler.running["catboost"] = 1  # the first CatBoost trial is running: its times are not known yet
+    pending = [boosted, linear]
+    assert scheduler._take(pending, 1) == [linear] and pending == [boosted]
+    scheduler.result.trials.append(TrialResult(Candidate("catboost_p3", "catboost", {}), "ok", fit_time_s=9.0))
+    assert scheduler._take([boosted, linear], 1) == [boosted]  # a CatBoost trial ended: the order is the portfolio's
+    scheduler.result.trials.clear()
+    scheduler.running["catboost"] = 0
+    assert scheduler._take([boosted, linear], 1) == [boosted]  # none in flight: nothing to wait for
+
+
 def test_the_machine_probe_is_cached_per_machine_and_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cost._probe_seconds.cache_clear()
