@@ -196,7 +196,8 @@ class Scheduler:
     def _waits(self, candidate: Candidate, left: float) -> bool:
         """Whether a candidate goes after the others until a trial of its family has ended (``UNTIMED_SHARE``)."""
         family = candidate.family
-        if not self.running[family] or any(t.candidate.family == family and t.fold_seconds for t in self.result.trials):
+        if not self.running[family] or any(t.candidate.family == family and t.fold_seconds is not None
+                                           for t in self.result.trials):
             return False
         return (self.predicted_time(candidate) or 0.0) > UNTIMED_SHARE * left
 
