@@ -78,6 +78,23 @@ def test_the_cost_model_expects_more_rows_to_take_longer(monkeypatch: pytest.Mon
     assert cost.predict_seconds("no_such_family", {"rows": 10, "columns": 1, "classes": 2}, {}) is None
 
 
+def test_the_cost_model_grows_faster_past_the_rows_where_fixed_costs_stop_hiding_the_fit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)
+
+    def seconds(family: str, fit_rows: int) -> float:
+        shape = {"rows": fit_rows, "fit_rows": fit_rows, "columns": 10, "classes": 0, "folds": 1, "levels": 20}
+        value = cost.predict_seconds(family, shape, {})
+        assert value is not None
+        return value
+
+    knee = cost.KNEE_ROWS
+    for family in ("catboost", "lightgbm", "random_forest"):
+        below = seconds(family, knee) / seconds(family, knee // 8)
+        above = seconds(family, knee * 8) / seconds(family, knee)
+        assert above > below, family  # the same eightfold growth of the rows costs more past the knee
+
+
 def test_the_cost_model_expects_catboost_to_slow_down_with_the_category_levels(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cost, "machine_factor", lambda: 1.0)

@@ -5,6 +5,11 @@ leave-one-dataset-out.
     python bench/portfolio/build.py --check              # prints the leave-one-dataset-out table only
     python bench/portfolio/build.py --leave-out wine --out DIR   # both files built without wine's trials, in DIR
 
+The cost model is also fitted on ``trials-large.jsonl.gz``: a few configurations per family recorded on the dev
+tables of over 20,000 rows at up to 40,000 (``collect.py --rows 40000 --per-family 3``), which the portfolio does not
+read (its trials share one subsample size, so that configurations compare across datasets). Fitted on 5,000-row
+subsamples alone, the model expected CatBoost's default to fit diamonds' 28,800 rows in 0.6 s; it took 10.0 s.
+
 Normalized error: on each dataset a configuration's error (1 - AUC, log loss or RMSE) is rescaled so that the
 best recorded configuration is 0 and the median one 1 (clipped to [0, 1]; a failed trial is 1). The portfolio is
 grown greedily: each step adds the configuration that most lowers the mean over datasets of the best normalized
@@ -43,7 +48,7 @@ OVERHEAD = 0.3
 """Added to each configuration's relative cost: a third of a median trial (in the --check replay, 0.1 and 1.0 gave
 leave-one-dataset-out errors within 0.03 of 0.3's at every budget)."""
 BUDGETS = (3, 6, 12, 25, 50, 100)
-SHAPE = ("log_rows", "log_columns", "log_classes", "log_levels")
+SHAPE = ("log_rows", "log_rows_over", "log_columns", "log_classes", "log_levels")
 """Regressors of the table's size, whose coefficients are kept at 0 or above: a fit never gets quicker on more rows,
 columns, classes or category levels, while a free fit over 19 tables gave the network's columns -0.06."""
 
@@ -168,14 +173,17 @@ def print_table(rows: list[dict[str, Any]], keys: tuple[str, ...], label: str) -
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--trials", type=Path, default=Path(__file__).with_name("trials.jsonl.gz"))
+    p.add_argument("--cost-trials", type=Path, default=Path(__file__).with_name("trials-large.jsonl.gz"),
+                   help="more recorded trials for the cost model only (larger tables)")
     p.add_argument("--size", type=int, default=40)
     p.add_argument("--check", action="store_true", help="print the leave-one-dataset-out table, write nothing")
     p.add_argument("--leave-out", default=None, help="build without this dataset's trials (for lodo_runs.py)")
     p.add_argument("--out", type=Path, default=PACKAGE, help="folder for portfolio.json and costs.json")
     args = p.parse_args(argv)
     trials = [t for t in load_trials(args.trials) if t["dataset"] != args.leave_out]
+    timed = [t for t in load_trials(args.cost_trials) if t["dataset"] != args.leave_out]
     if args.leave_out is not None:
-        return write(trials, args.size, args.out)
+        return write(trials, timed, args.size, args.out)
     table, configs = error_table(trials)
     firsts = (1, 3, 5, 10, 20)
     rows = leave_one_out(table, configs, args.size, firsts, BUDGETS)
@@ -185,18 +193,18 @@ def main(argv: list[str] | None = None) -> int:
                 "trials, in the portfolio's order, skipping what would not fit")
     if args.check:
         return 0
-    return write(trials, args.size, args.out)
+    return write(trials, timed, args.size, args.out)
 
 
-def write(trials: list[dict[str, Any]], size: int, folder: Path) -> int:
-    """Build the portfolio and the cost model from ``trials`` into ``folder``."""
+def write(trials: list[dict[str, Any]], timed: list[dict[str, Any]], size: int, folder: Path) -> int:
+    """Build the portfolio from ``trials`` and the cost model from them and ``timed`` into ``folder``."""
     table, configs = error_table(trials)
     chosen = greedy(table, configs, size)
     portfolio = {"built_from": {"datasets": sorted(table), "trials": len(trials), "rows": max(t["rows"] for t in trials),
                                 "rule": "greedy on mean normalized out-of-fold error (bench/portfolio/build.py)"},
                  "configs": [{k: configs[c][k] for k in ("id", "family", "params")} for c in chosen]}
     (folder / "portfolio.json").write_text(json.dumps(portfolio, indent=1) + "\n")
-    (folder / "costs.json").write_text(json.dumps(fit_costs(trials), indent=1) + "\n")
+    (folder / "costs.json").write_text(json.dumps(fit_costs(trials + timed), indent=1) + "\n")
     print(f"portfolio: {len(chosen)} configurations: {', '.join(chosen)}")
     return 0
 

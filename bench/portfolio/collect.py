@@ -113,9 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="trials side by side, one thread each")
     p.add_argument("--families", default="", help="comma list: only these families")
+    p.add_argument("--per-family", type=int, default=None,
+                   help="only each family's default and its first N random configurations (cost-only collections)")
     args = p.parse_args(argv)
     done = done_ids(args.out)
-    configs = [c for c in all_configs(args.seed) if not args.families or c["family"] in args.families.split(",")]
+    configs = [c for c in all_configs(args.seed) if (not args.families or c["family"] in args.families.split(","))
+               and (args.per_family is None or int(c["id"].rsplit(":", 1)[1]) <= args.per_family)]
     for entry in dev_datasets(args.datasets):
         todo = [c for c in configs if (entry["name"], c["id"]) not in done
                 and entry["task"] in get_spec(c["family"]).tasks]
