@@ -188,6 +188,8 @@ def test_refit_full_with_time_for_both_refits_tests_the_refit_on_the_training_ro
     # holdout's one model is no stand-in for a refit
     assert final.refit_once(None, cost, 12.0, config, split, training)  # type: ignore[arg-type]
     assert not final.refit_once(None, cost, 12.0, config, split, one_holdout)  # type: ignore[arg-type]
+    # a holdout's model fitted on a sample of its rows (long tables) is no stand-in either
+    assert not final.refit_once(None, cost, 20.0, config, split, one_holdout, sampled=True)  # type: ignore[arg-type]
     assert not final.refit_once(None, cost, 20.0, SimpleNamespace(refit_full=False), split, training)  # type: ignore[arg-type]
 
 
