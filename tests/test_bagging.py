@@ -17,7 +17,7 @@ from trainlab import final
 from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
 from trainlab.final import refit_model
-from trainlab.search.budget import Budget
+from trainlab.search.budget import SEEDS, Budget, seed_count
 from trainlab.search.ensemble import PER_FAMILY, POOL_SIZE, EnsembleModel
 from trainlab.search.scheduler import Scheduler
 from trainlab.search.trial import TrialResult
@@ -93,8 +93,8 @@ def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_mo
     slow fake here, given 2 s) may be cut short: it is dropped, and the bundle keeps the model the test rows scored."""
     rows: list[int] = []
 
-    def slow_second_refit(best, search, training, deadline, seconds=float("inf")):
-        fitted = refit_model(best, search, training, deadline, seconds)
+    def slow_second_refit(best, search, training, deadline, seconds=float("inf"), seeds=1):
+        fitted = refit_model(best, search, training, deadline, seconds, seeds)
         rows.append(len(training.y))
         if len(rows) == 2:
             time.sleep(max(0.0, deadline - time.monotonic()) + 0.05)
@@ -119,9 +119,9 @@ def _refits_take(monkeypatch: pytest.MonkeyPatch, seconds: float) -> dict[str, o
 def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_once_on_every_row(tmp_path, monkeypatch):
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf")):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds)
+        return refit_model(best, search, training, deadline, seconds, seeds)
 
     monkeypatch.setattr(final, "refit_model", counted)
     frame = make_binary(200)  # 160 training rows: 56 s on them, 70 s on all 200; 123 s at most for both
@@ -148,9 +148,9 @@ def test_refit_full_with_time_for_one_refit_on_a_holdout_tests_its_model_and_ref
     monkeypatch.setattr(split, "LARGE_DATA_ROWS", 100)  # 160 training rows: one validation holdout
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf")):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds)
+        return refit_model(best, search, training, deadline, seconds, seeds)
 
     monkeypatch.setattr(final, "refit_model", counted)
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="holdout", models=("linear",),
@@ -191,6 +191,27 @@ def test_refit_full_with_time_for_both_refits_tests_the_refit_on_the_training_ro
     # a holdout's model fitted on a sample of its rows (long tables) is no stand-in either
     assert not final.refit_once(None, cost, 20.0, config, split, one_holdout, sampled=True)  # type: ignore[arg-type]
     assert not final.refit_once(None, cost, 20.0, SimpleNamespace(refit_full=False), split, training)  # type: ignore[arg-type]
+
+
+def test_the_refit_averages_seeds_of_a_family_whose_fit_depends_on_the_seed_when_the_time_left_holds_them(
+        tmp_path, monkeypatch):
+    assert [seed_count(1.0, room) for room in (0.5, 1.0, 2.5, 40.0)] == [1, 1, 2, SEEDS]
+    options = {**_refits_take(monkeypatch, 0.01), "time_limit": 60}  # one trial, then the refits
+    frame = make_binary(200)
+    seeded = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="seeded", models=("lightgbm",),
+                            **options)
+    record = json.loads((seeded.folder / "run.json").read_text())
+    assert record["refit"]["seeds"] == SEEDS and record["refit"]["full"] == "done"
+    inner = _inner(seeded.predictor)
+    assert isinstance(inner, EnsembleModel) and inner.weights == [1 / SEEDS] * SEEDS
+    features = make_features(frame.drop(columns="outcome").head(30), seeded.schema)
+    first, second = (m.output(features) for m in inner.members[:2])
+    assert not np.allclose(first, second)  # each fit drew its own rows and columns
+    again = trainlab.load(seeded.folder / "model")  # the bundle holds every seed's fit
+    assert np.allclose(again.model.output(features), seeded.predictor.model.output(features))
+    plain = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="plain", models=("linear",),
+                           **options)
+    assert "seeds" not in json.loads((plain.folder / "run.json").read_text())["refit"]  # linear: one fit is all
 
 
 def test_only_the_ensemble_pool_keeps_its_fold_models_and_forests_never(tmp_path):

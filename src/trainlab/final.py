@@ -25,10 +25,10 @@ from trainlab.models.calibration import calibrate_oof, calibrated, choose_calibr
 from trainlab.models.fitted import fit_model
 from trainlab.models.missing import with_gap_filling
 from trainlab.models.registry import get_spec
-from trainlab.search.budget import Budget
+from trainlab.search.budget import Budget, seed_count
 from trainlab.search.ensemble import EnsembleModel, fold_bag, members_of
 from trainlab.search.sampling import within_time
-from trainlab.search.scheduler import Listener, SearchResult
+from trainlab.search.scheduler import Listener, SearchResult, seeds_apply
 from trainlab.search.trial import TrainingData, TrialResult
 
 BAG_NOT_CALIBRATED = ("the model averages the fold models; a calibrator fitted on single fold models' "
@@ -87,8 +87,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     best = best_trial(search, metric.greater_is_better, lambda t: refit_fits(t) or bag_fits(t))
     bag = None if refit_fits(best) else fold_bag(best, search.trials)
     once = False
-    sampled = any(m.candidate.params.get("sample_rows") for m, _ in members_of(best, search.trials))
-    if bag is None and refit_once(best, refit_cost, time_left, config, split, training, sampled):
+    on_sample = any(m.candidate.params.get("sample_rows") for m, _ in members_of(best, search.trials))
+    if bag is None and refit_once(best, refit_cost, time_left, config, split, training, on_sample):
         bag = fold_bag(best, search.trials)
         once = bag is not None
     if schema.task == "regression":
@@ -98,6 +98,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     else:
         calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes,
                                                      training.weights, config.seed)
+    seeds = final_seeds(best, search, refit_cost, budget) if bag is None else 1
     refit_start = time.monotonic()
     sampled: list[dict[str, Any]] = []
     if bag is not None:
@@ -109,10 +110,11 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
                                      "to refit it) and testing them"})
         inner: Model = bag
     else:
-        notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows and testing it"})
+        averaging = f" ({seeds} seeds averaged)" if seeds > 1 else ""
+        notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows{averaging} and testing it"})
         # a sampled booster's rounds are planned to end within the limit; the slack is the deadline's backstop
         deadline, planned = time.monotonic() + budget.refit_time_left(), budget.refit_time_left(slack=False)
-        inner, sampled = refit_model(best, search, training, deadline, planned)
+        inner, sampled = refit_model(best, search, training, deadline, planned, seeds)
     # averaged fold models are never calibrated; a holdout's one model is, as its validation outputs are its own
     averaged = bag is not None and len(bag.members) > 1
     tested_calibrator = None if once and averaged else calibrator
@@ -122,6 +124,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         refit["expected_s"] = round(refit_cost(best, time_left), 3)
     if sampled:
         refit["sampled"] = sampled
+    if seeds > 1:
+        refit["seeds"] = seeds
     if bag is not None:
         refit["bagged"] = (f"{len(bag.members)} models fitted on the validation folds, averaged instead of a refit "
                            "that would not fit in the time left" if averaged else
@@ -134,7 +138,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         per_row = (refit_cost(best, time_left) if once else refit["seconds"]) / max(1, len(training.y))
         spare = budget.refit_time_left() if once else budget.optional_time_left()
         full_start, needed = time.monotonic(), per_row * len(everything.y)
-        again, refit["full"] = refit_everything(best, search, everything, needed, spare, notify)
+        again, refit["full"] = refit_everything(best, search, everything, needed, spare, notify, seeds)
         refit["full_expected_s"] = round(needed, 3)
         if again is not None:
             refit["full_s"] = round(time.monotonic() - full_start, 3)
@@ -179,7 +183,7 @@ def fold_models(bag: EnsembleModel) -> str:
 
 
 def refit_everything(best: TrialResult, search: SearchResult, everything: TrainingData, needed: float, spare: float,
-                     notify: Listener) -> tuple[Model | None, str]:
+                     notify: Listener, seeds: int = 1) -> tuple[Model | None, str]:
     """--refit-full's refit on every row within ``spare`` seconds, and what became of it: None when it was
     skipped (``needed`` is more) or reached its deadline, where boosters stop adding trees."""
     rows = len(everything.y)
@@ -188,7 +192,7 @@ def refit_everything(best: TrialResult, search: SearchResult, everything: Traini
                       f"{spare:,.2f} s left")
     notify("stage", {"name": "Refitting on all rows, test rows included"})
     deadline = time.monotonic() + spare
-    again, _ = refit_model(best, search, everything, deadline, spare)
+    again, _ = refit_model(best, search, everything, deadline, spare, seeds)
     if time.monotonic() > deadline:
         return None, (f"dropped: refitting on all {rows} rows reached its {spare:,.2f} s deadline, where boosters "
                       "stop adding trees; the tested model is kept")
@@ -202,23 +206,39 @@ def all_rows(split: Split) -> Split:
 
 
 def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float,
-                seconds: float = float("inf")) -> tuple[Model, list[dict[str, Any]]]:
+                seconds: float = float("inf"), seeds: int = 1) -> tuple[Model, list[dict[str, Any]]]:
     """The best model refit on all training rows: one family, or every member of the ensemble; families that can
-    stop early stop at ``deadline``. Members that were tuned on a sample of the rows (long tables) are given the
-    rounds all rows need, as many as fit ``seconds`` (shared between members; ``search.sampling.within_time``);
-    the second value says, per such member, what it was given."""
+    stop early stop at ``deadline``. A member whose fit depends on the seed (``seeds_apply``) is fitted ``seeds``
+    times, with seeds from the run's own, and the fits averaged. Members that were tuned on a sample of the rows
+    (long tables) are given the rounds all rows need, as many as fit ``seconds`` (shared between members;
+    ``search.sampling.within_time``); the second value says, per such member, what it was given."""
     t = training
     parts = members_of(best, search.trials)
-    members, notes = [], []
-    for m, _ in parts:
+    members, weights, notes = [], [], []
+    for m, weight in parts:
         spec = get_spec(m.candidate.family)
         params, note = within_time(m, spec, m.final_params, len(t.y), seconds / len(parts))
         if note is not None:
             notes.append({"model": m.candidate.name, **note})
-        members.append(fit_model(spec, params, t.schema, t.features, t.y, t.weights, t.seed, t.n_jobs,
-                                 deadline=deadline))
-    model = members[0] if best.candidate.family != "ensemble" else EnsembleModel(members, [w for _, w in parts])
+        copies = seeds if seeds_apply(m) else 1
+        for i in range(copies):
+            members.append(fit_model(spec, params, t.schema, t.features, t.y, t.weights, t.seed + i, t.n_jobs,
+                                     deadline=deadline))
+            weights.append(weight / copies)
+    model = members[0] if len(members) == 1 else EnsembleModel(members, weights)
     return model, notes
+
+
+def final_seeds(best: TrialResult, search: SearchResult, refit_cost: Callable[[TrialResult, float], float],
+                budget: Budget) -> int:
+    """How many seeds' fits the refit averages (``budget.SEEDS`` at most): as many as the time left holds, each
+    seed's refits (with --refit-full, the one on every row too) expected to take as long as the first seed's; 1
+    without a time limit (a trial budget alone says what a run spends: its refits are not multiplied unasked), or
+    when no member's fit depends on the seed."""
+    if budget.time_limit is None or not any(seeds_apply(m) for m, _ in members_of(best, search.trials)):
+        return 1
+    left = budget.refit_time_left(slack=False)
+    return seed_count(budget.refits * refit_cost(best, left), left)
 
 
 def encode_target(frame: pd.DataFrame, schema: Schema) -> np.ndarray:

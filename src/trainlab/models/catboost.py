@@ -82,7 +82,7 @@ def load(folder: Path, task: str) -> CatBoostModel:
 SPEC = register(ModelSpec(
     key="catboost", names={"default": "CatBoost"}, tasks=("binary", "multiclass", "regression"),
     recipe="catboost", build=build, save=save, load=load, requires="catboost", extra="all",
-    early_stop=early_stop, rounds_param="iterations",
+    early_stop=early_stop, rounds_param="iterations", seeded=True,
     defaults={"iterations": 2000, "learning_rate": 0.08, "depth": 6, "l2_leaf_reg": 3.0, "class_weight": None},
     space={
         "learning_rate": Param("float", 0.01, 0.3, log=True),

@@ -111,7 +111,7 @@ def load(folder: Path, task: str) -> Any:
 SPEC = register(ModelSpec(
     key="lightgbm", names={"default": "LightGBM"}, tasks=("binary", "multiclass", "regression"),
     recipe="booster", build=build, save=save, load=load, requires="lightgbm", extra="all",
-    early_stop=early_stop, rounds_param="n_estimators",
+    early_stop=early_stop, rounds_param="n_estimators", seeded=True,
     defaults={"n_estimators": 2000, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 20,
               "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0, "class_weight": None},
     space={

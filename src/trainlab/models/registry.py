@@ -52,8 +52,10 @@ class ModelSpec:
     validation fold stops improving, and the refit uses the number of rounds that was best (an ``early_stop``
     that returns None only watches the validation fold: the neural network on pictures and sound). ``bag`` says
     whether a trial keeps its fold models, so that they can stand in for a refit (False for forests: already
-    bags of trees, and large). ``needs_text`` families run only on tables with a text column; ``text_defaults``
-    replace some defaults there and ``text_space`` joins the search space there (see ``with_text``).
+    bags of trees, and large). ``seeded``: its fit depends on the seed (row and column sampling, random initial
+    weights), so the final refit may average fits of several seeds (``search.budget.SEEDS``). ``needs_text``
+    families run only on tables with a text column; ``text_defaults`` replace some defaults there and
+    ``text_space`` joins the search space there (see ``with_text``).
     ``wide_defaults`` replace some defaults on tables with more columns than rows (strong regularization);
     families that declare them run first there.
 
@@ -82,6 +84,7 @@ class ModelSpec:
     early_stop: EarlyStopper | None = None
     rounds_param: str = ""
     bag: bool = True
+    seeded: bool = False
     onnx: str | None = None
     onnx_numeric_only: bool = False
     wide_defaults: dict[str, Any] = field(default_factory=dict)

@@ -105,7 +105,7 @@ def load(folder: Path, task: str) -> XGBoostModel:
 SPEC = register(ModelSpec(
     key="xgboost", names={"default": "XGBoost"}, tasks=("binary", "multiclass", "regression"),
     recipe="booster", build=build, save=save, load=load, requires="xgboost", extra="all",
-    early_stop=early_stop, rounds_param="n_estimators",
+    early_stop=early_stop, rounds_param="n_estimators", seeded=True,
     defaults={"n_estimators": 2000, "learning_rate": 0.05, "max_depth": 6, "subsample": 0.8,
               "colsample_bytree": 0.8, "min_child_weight": 1.0, "reg_lambda": 1.0, "class_weight": None},
     space={

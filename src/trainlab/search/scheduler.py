@@ -17,7 +17,7 @@ import numpy as np
 from trainlab.data.media import block_columns
 from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
-from trainlab.search.budget import Budget
+from trainlab.search.budget import SEED_SHARE, Budget, seed_count
 from trainlab.search.cost import category_levels, predict_seconds
 from trainlab.search.ensemble import Selection, ensemble_pool, members_of, select_ensemble
 from trainlab.search.executor import GRACE_S, Executor, ProcessExecutor
@@ -495,13 +495,27 @@ class Scheduler:
         120 s: 39 s were kept back for a CatBoost and two XGBoost trials, 17 s of that let the ensemble refit 16.7 s,
         CatBoost's refit alone took 15.2 s and was left out, and the run ended at 93 s). Kept back for the first
         refit only, the second was skipped for time in 6 of 19 harness runs at 30 s and 6 of 19 at 120 s (hpc_jobs:
-        an ensemble of four families refit in 5.2 s, then 4.2 s were left for the 5.7 s refit on every row)."""
+        an ensemble of four families refit in 5.2 s, then 4.2 s were left for the 5.7 s refit on every row). Where the
+        final refit may average seeds (``seeds_apply``) under a time limit, as many seeds' refits as fit in
+        ``SEED_SHARE`` of it are kept back."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
         total = self.budget.refits * sum(self.refit_cost(t) for t in ok
                                          if not t.candidate.params.get("budget_share")) / ENSEMBLE_MARGIN
-        sampled = any(t.candidate.params.get("sample_rows") for t in ok)
-        return min(total, self._refit_cap()) if sampled else total
+        if any(t.candidate.params.get("sample_rows") for t in ok):
+            return min(total, self._refit_cap())
+        seeded = any(seeds_apply(m) for t in ok for m, _ in members_of(t, self.result.trials))
+        if not seeded or self.budget.time_limit is None:
+            return total
+        return seed_count(total, SEED_SHARE * self.budget.time_limit) * total
+
+
+def seeds_apply(trial: TrialResult) -> bool:
+    """Whether the final refit may average several seeds' fits of this trial's configuration (``budget.SEEDS``): a
+    family whose fit depends on the seed, fitted on all rows (not a sample) and not given a share of the budget."""
+    params = trial.candidate.params
+    return (trial.candidate.family != "ensemble" and get_spec(trial.candidate.family).seeded
+            and not params.get("sample_rows") and not params.get("budget_share"))
 
 
 def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:

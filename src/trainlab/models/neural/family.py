@@ -99,7 +99,7 @@ def load(folder: Path, task: str) -> Any:
 
 SPEC = register(ModelSpec(
     key="neural_net", names={"default": "Neural network (MLP)"}, tasks=("binary", "multiclass", "regression"),
-    recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn",
+    recipe="neural", build=build, save=save, load=load, requires="torch", extra="nn", seeded=True,
     defaults={"width": 256, "depth": 2, "dropout": 0.2, "lr": 1e-3, "weight_decay": 1e-2, "epochs": 60,
               "batch_size": 256, "device": "auto", "class_weight": None, "channels": None, "flip": False,
               "label_smoothing": None, "embed_dim": 64, "embed_buckets": 32_768, "embed_tokens": 256},
