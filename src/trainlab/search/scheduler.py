@@ -496,18 +496,20 @@ class Scheduler:
         CatBoost's refit alone took 15.2 s and was left out, and the run ended at 93 s). Kept back for the first
         refit only, the second was skipped for time in 6 of 19 harness runs at 30 s and 6 of 19 at 120 s (hpc_jobs:
         an ensemble of four families refit in 5.2 s, then 4.2 s were left for the 5.7 s refit on every row). Where the
-        final refit may average seeds (``seeds_apply``) under a time limit, as many seeds' refits as fit in
-        ``SEED_SHARE`` of it are kept back."""
+        best trial's refit may average seeds (``seeds_apply``) under a time limit, the refits of as many more seeds of
+        it as fit in ``SEED_SHARE`` of the limit are kept back too (the seeds are the best trial's, so they are
+        counted on it alone)."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
         total = self.budget.refits * sum(self.refit_cost(t) for t in ok
                                          if not t.candidate.params.get("budget_share")) / ENSEMBLE_MARGIN
         if any(t.candidate.params.get("sample_rows") for t in ok):
             return min(total, self._refit_cap())
-        seeded = any(seeds_apply(m) for t in ok for m, _ in members_of(t, self.result.trials))
+        seeded = bool(ok) and any(seeds_apply(m) for m, _ in members_of(ok[0], self.result.trials))
         if not seeded or self.budget.time_limit is None:
             return total
-        return seed_count(total, SEED_SHARE * self.budget.time_limit) * total
+        one = self.budget.refits * self.refit_cost(ok[0]) / ENSEMBLE_MARGIN  # the likely final model, one seed
+        return total + (seed_count(one, SEED_SHARE * self.budget.time_limit) - 1) * one
 
 
 def seeds_apply(trial: TrialResult) -> bool:
