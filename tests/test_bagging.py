@@ -93,8 +93,8 @@ def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_mo
     slow fake here, given 2 s) may be cut short: it is dropped, and the bundle keeps the model the test rows scored."""
     rows: list[int] = []
 
-    def slow_second_refit(best, search, training, deadline, seconds=float("inf"), seeds=1):
-        fitted = refit_model(best, search, training, deadline, seconds, seeds)
+    def slow_second_refit(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
+        fitted = refit_model(best, search, training, deadline, seconds, seeds, until)
         rows.append(len(training.y))
         if len(rows) == 2:
             time.sleep(max(0.0, deadline - time.monotonic()) + 0.05)
@@ -119,9 +119,9 @@ def _refits_take(monkeypatch: pytest.MonkeyPatch, seconds: float) -> dict[str, o
 def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_once_on_every_row(tmp_path, monkeypatch):
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds, seeds)
+        return refit_model(best, search, training, deadline, seconds, seeds, until)
 
     monkeypatch.setattr(final, "refit_model", counted)
     frame = make_binary(200)  # 160 training rows: 56 s on them, 70 s on all 200; 123 s at most for both
@@ -148,9 +148,9 @@ def test_refit_full_with_time_for_one_refit_on_a_holdout_tests_its_model_and_ref
     monkeypatch.setattr(split, "LARGE_DATA_ROWS", 100)  # 160 training rows: one validation holdout
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds, seeds)
+        return refit_model(best, search, training, deadline, seconds, seeds, until)
 
     monkeypatch.setattr(final, "refit_model", counted)
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="holdout", models=("linear",),
@@ -241,3 +241,24 @@ def test_learning_curve_refits_one_model_per_fold_bag(tmp_path, no_time_to_refit
     family, params = members[0]
     rounds = [m.best_rounds for m in bag.members]
     assert family == "lightgbm" and params["n_estimators"] == round(np.mean(rounds))
+
+
+def test_seeds_stop_where_another_round_would_not_end_in_the_time_left(tmp_path, monkeypatch):
+    """The number of seeds is planned on the cost model's estimate; when the fits are slower than that (a slow fake:
+    each takes 1.5 s more), the refit stops adding seeds once the next round would run past the first refit's share of
+    the time left, and run.json says how many it fitted."""
+    fit = final.fit_model
+
+    def slow_fit(*args, **kwargs):
+        time.sleep(1.5)
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(final, "fit_model", slow_fit)
+    options = {**_refits_take(monkeypatch, 0.01), "time_limit": 12, "refit_full": False}
+    run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="slow", models=("lightgbm",),
+                         **options)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert 1 < record["refit"]["seeds"] < SEEDS
+    inner = _inner(run.predictor)
+    assert isinstance(inner, EnsembleModel) and len(inner.members) == record["refit"]["seeds"]
+    assert inner.weights == [1 / len(inner.members)] * len(inner.members)

@@ -87,7 +87,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     best = best_trial(search, metric.greater_is_better, lambda t: refit_fits(t) or bag_fits(t))
     bag = None if refit_fits(best) else fold_bag(best, search.trials)
     once = False
-    on_sample = any(m.candidate.params.get("sample_rows") for m, _ in members_of(best, search.trials))
+    on_sample = any(m.sampled for m, _ in members_of(best, search.trials))
     if bag is None and refit_once(best, refit_cost, time_left, config, split, training, on_sample):
         bag = fold_bag(best, search.trials)
         once = bag is not None
@@ -110,11 +110,13 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
                                      "to refit it) and testing them"})
         inner: Model = bag
     else:
-        averaging = f" ({seeds} seeds averaged)" if seeds > 1 else ""
+        averaging = f" (averaging up to {seeds} seeds)" if seeds > 1 else ""
         notify("stage", {"name": f"Refitting {best.candidate.name} on all training rows{averaging} and testing it"})
         # a sampled booster's rounds are planned to end within the limit; the slack is the deadline's backstop
         deadline, planned = time.monotonic() + budget.refit_time_left(), budget.refit_time_left(slack=False)
-        inner, sampled = refit_model(best, search, training, deadline, planned, seeds)
+        # the seeds of the first refit leave the refit on every row (--refit-full) its share of the time
+        until = time.monotonic() + planned / budget.refits
+        inner, sampled, seeds = refit_model(best, search, training, deadline, planned, seeds, until)
     # averaged fold models are never calibrated; a holdout's one model is, as its validation outputs are its own
     averaged = bag is not None and len(bag.members) > 1
     tested_calibrator = None if once and averaged else calibrator
@@ -192,7 +194,7 @@ def refit_everything(best: TrialResult, search: SearchResult, everything: Traini
                       f"{spare:,.2f} s left")
     notify("stage", {"name": "Refitting on all rows, test rows included"})
     deadline = time.monotonic() + spare
-    again, _ = refit_model(best, search, everything, deadline, spare, seeds)
+    again, _, _ = refit_model(best, search, everything, deadline, spare, seeds, deadline)
     if time.monotonic() > deadline:
         return None, (f"dropped: refitting on all {rows} rows reached its {spare:,.2f} s deadline, where boosters "
                       "stop adding trees; the tested model is kept")
@@ -206,27 +208,40 @@ def all_rows(split: Split) -> Split:
 
 
 def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float,
-                seconds: float = float("inf"), seeds: int = 1) -> tuple[Model, list[dict[str, Any]]]:
+                seconds: float = float("inf"), seeds: int = 1,
+                seeds_until: float = float("inf")) -> tuple[Model, list[dict[str, Any]], int]:
     """The best model refit on all training rows: one family, or every member of the ensemble; families that can
-    stop early stop at ``deadline``. A member whose fit depends on the seed (``seeds_apply``) is fitted ``seeds``
-    times, with seeds from the run's own, and the fits averaged. Members that were tuned on a sample of the rows
-    (long tables) are given the rounds all rows need, as many as fit ``seconds`` (shared between members;
-    ``search.sampling.within_time``); the second value says, per such member, what it was given."""
+    stop early stop at ``deadline``. A member whose fit depends on the seed (``seeds_apply``) is fitted up to
+    ``seeds`` times, with seeds from the run's own, and the fits averaged; a round of seeds starts only when the
+    last one says it would end by ``seeds_until`` (a monotonic time), so that seeds never cut a booster short.
+    Members that were tuned on a sample of the rows (long tables) are given the rounds all rows need, as many as fit
+    ``seconds`` (shared between members; ``search.sampling.within_time``); the second value says, per such member,
+    what it was given; the third, how many seeds were fitted."""
     t = training
     parts = members_of(best, search.trials)
-    members, weights, notes = [], [], []
-    for m, weight in parts:
+    plans, notes = [], []
+    for m, _ in parts:
         spec = get_spec(m.candidate.family)
         params, note = within_time(m, spec, m.final_params, len(t.y), seconds / len(parts))
         if note is not None:
             notes.append({"model": m.candidate.name, **note})
-        copies = seeds if seeds_apply(m) else 1
-        for i in range(copies):
-            members.append(fit_model(spec, params, t.schema, t.features, t.y, t.weights, t.seed + i, t.n_jobs,
-                                     deadline=deadline))
-            weights.append(weight / copies)
+        plans.append((spec, params))
+    fits: list[list[Any]] = [[] for _ in parts]
+    rounds = 0
+    while rounds < seeds:
+        began = time.monotonic()
+        for (m, _), (spec, params), fitted in zip(parts, plans, fits, strict=True):
+            if rounds == 0 or seeds_apply(m):
+                fitted.append(fit_model(spec, params, t.schema, t.features, t.y, t.weights, t.seed + rounds,
+                                        t.n_jobs, deadline=deadline))
+        rounds += 1
+        now = time.monotonic()
+        if now + (now - began) > seeds_until:
+            break
+    members = [f for group in fits for f in group]
+    weights = [weight / len(group) for (_, weight), group in zip(parts, fits, strict=True) for _ in group]
     model = members[0] if len(members) == 1 else EnsembleModel(members, weights)
-    return model, notes
+    return model, notes, rounds
 
 
 def final_seeds(best: TrialResult, search: SearchResult, refit_cost: Callable[[TrialResult, float], float],

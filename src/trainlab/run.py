@@ -233,7 +233,7 @@ def _train_distributed(data: Any, config: TrainConfig, notify: Callable[[str, di
 
 def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
     """A finding that says which trials fitted on a sample of the rows, and how large (long tables)."""
-    sizes = [int(t.candidate.params["sample_rows"]) for t in trials if t.candidate.params.get("sample_rows")]
+    sizes = [int(t.candidate.params["sample_rows"]) for t in trials if t.sampled]
     if not sizes:
         return []
     return [Finding("info", "sampled_trials",

@@ -55,7 +55,7 @@ REFIT_SHARE = 0.4
 
 def grown_size(previous: TrialResult | None, fold_rows: int, seconds_left: float) -> int:
     """Rows for the next trial of a family, from its last trial (``previous``) and the seconds left."""
-    if previous is None or not previous.ok or not previous.candidate.params.get("sample_rows"):
+    if previous is None or not previous.ok or not previous.sampled:
         return min(SAMPLE_MIN, fold_rows)
     rows = int(previous.candidate.params["sample_rows"])
     target = seconds_left / TRIALS_AHEAD - previous.predict_time_s
@@ -75,7 +75,7 @@ def rounds_for(best_rounds: float, fit_rows: int, refit_rows: int, sampled: bool
 
 def refit_seconds(trial: TrialResult, spec: ModelSpec, params: dict[str, Any], n_rows: int) -> float | None:
     """Seconds a refit of a sampled booster trial with ``params`` on ``n_rows`` takes (None: not such a trial)."""
-    if not trial.candidate.params.get("sample_rows") or spec.early_stop is None or not trial.rounds \
+    if not trial.sampled or spec.early_stop is None or not trial.rounds \
             or not trial.fit_rows or spec.rounds_param is None:
         return None
     growth = FAMILY_ROUND_COST_EXPONENT.get(spec.key, ROUND_COST_EXPONENT)

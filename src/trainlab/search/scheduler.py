@@ -17,7 +17,7 @@ import numpy as np
 from trainlab.data.media import block_columns
 from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
-from trainlab.search.budget import SEED_SHARE, Budget, seed_count
+from trainlab.search.budget import SEED_SHARE, SEEDS_KEPT, Budget, seed_count
 from trainlab.search.cost import category_levels, predict_seconds
 from trainlab.search.ensemble import Selection, ensemble_pool, members_of, select_ensemble
 from trainlab.search.executor import GRACE_S, Executor, ProcessExecutor
@@ -473,14 +473,13 @@ class Scheduler:
             members = members_of(trial, self.result.trials)
             share = within / len(members) if within is not None else None  # refit_model splits the time evenly
             return sum(self.refit_cost(m, share) for m, _ in members)
-        sampled = trial.candidate.params.get("sample_rows")
-        if not sampled:
+        if not trial.sampled:
             return REFIT_GROWTH * trial.fit_time_s
         spec, rows = get_spec(trial.candidate.family), len(self.data.y)
         needed = refit_seconds(trial, spec, trial.final_params, rows)
         shortest = shortest_refit_seconds(trial, spec, trial.final_params, rows)
         if needed is None or shortest is None:
-            return REFIT_GROWTH * max(1.0, rows / sampled) * trial.fit_time_s
+            return REFIT_GROWTH * max(1.0, rows / trial.candidate.params["sample_rows"]) * trial.fit_time_s
         given = self._refit_cap() if within is None else within
         return min(needed, max(shortest, given))
 
@@ -497,27 +496,26 @@ class Scheduler:
         refit only, the second was skipped for time in 6 of 19 harness runs at 30 s and 6 of 19 at 120 s (hpc_jobs:
         an ensemble of four families refit in 5.2 s, then 4.2 s were left for the 5.7 s refit on every row). Where the
         best trial's refit may average seeds (``seeds_apply``) under a time limit, the refits of as many more seeds of
-        it as fit in ``SEED_SHARE`` of the limit are kept back too (the seeds are the best trial's, so they are
-        counted on it alone)."""
+        it as fit in ``SEED_SHARE`` of the limit (``SEEDS_KEPT`` at most) are kept back too (the seeds are the best
+        trial's, so they are counted on it alone)."""
         ok = sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key)[:3]
         # a trial with a budget share (the CNN on pictures and sound) is kept as trained when its refit cannot fit
         total = self.budget.refits * sum(self.refit_cost(t) for t in ok
                                          if not t.candidate.params.get("budget_share")) / ENSEMBLE_MARGIN
-        if any(t.candidate.params.get("sample_rows") for t in ok):
+        if any(t.sampled for t in ok):
             return min(total, self._refit_cap())
         seeded = bool(ok) and any(seeds_apply(m) for m, _ in members_of(ok[0], self.result.trials))
         if not seeded or self.budget.time_limit is None:
             return total
         one = self.budget.refits * self.refit_cost(ok[0]) / ENSEMBLE_MARGIN  # the likely final model, one seed
-        return total + (seed_count(one, SEED_SHARE * self.budget.time_limit) - 1) * one
+        return total + (seed_count(one, SEED_SHARE * self.budget.time_limit, SEEDS_KEPT) - 1) * one
 
 
 def seeds_apply(trial: TrialResult) -> bool:
     """Whether the final refit may average several seeds' fits of this trial's configuration (``budget.SEEDS``): a
     family whose fit depends on the seed, fitted on all rows (not a sample) and not given a share of the budget."""
-    params = trial.candidate.params
     return (trial.candidate.family != "ensemble" and get_spec(trial.candidate.family).seeded
-            and not params.get("sample_rows") and not params.get("budget_share"))
+            and not trial.sampled and not trial.candidate.params.get("budget_share"))
 
 
 def class_balance(y: np.ndarray, task: str, classes: list[Any]) -> dict[str, Any] | None:

@@ -98,6 +98,12 @@ class TrialResult:
         return self.status == "ok"
 
     @property
+    def sampled(self) -> bool:
+        """Whether the trial fitted its folds on a sample of their rows (``sample_rows``): its refit on all rows
+        takes longer than its folds did, and its fold models saw part of the rows only."""
+        return bool(self.candidate.params.get("sample_rows"))
+
+    @property
     def fold_seconds(self) -> float | None:
         """Seconds a fold took to fit and predict, the mean of those timed (a trial stopped on the way times some
         of its folds); None when none was timed."""
