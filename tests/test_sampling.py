@@ -105,6 +105,26 @@ def test_the_search_and_the_final_choice_plan_a_sampled_booster_refit_alike() ->
     assert scheduler.refit_cost(ensemble, 100.0) == min(needed, 50.0) + 1.2 * 2.0  # its members' refits
 
 
+def test_a_sampled_refit_without_rounds_grows_with_the_rows_as_the_cost_model_says() -> None:
+    """A family that does not early-stop (no rounds to count) was expected to refit on all rows in proportion to
+    them; fits grow more slowly, and the cost model's rows slopes say by how much."""
+    rows = 200_000
+    scheduler = Scheduler.__new__(Scheduler)
+    scheduler.data = SimpleNamespace(y=np.zeros(rows), features=pd.DataFrame(np.zeros((5, 8))),
+                                     schema=SimpleNamespace(by_role=lambda role: []),
+                                     context=SimpleNamespace(n_classes=2),
+                                     folds=[(np.arange(160_000), np.arange(160_000, rows))])
+    scheduler.budget = Budget(time_limit=60.0)
+    spec = get_spec("hist_gradient_boosting")
+    trial = TrialResult(Candidate("hgb", spec.key, {**spec.defaults, "sample_rows": 20_000}), "ok", score=0.9,
+                        fit_time_s=2.0)
+    scheduler.result = SearchResult(trials=[trial])
+    proportional = 1.2 * 2.0 * rows / 20_000
+    assert 1.2 * 2.0 < scheduler.refit_cost(trial) < proportional / 2
+    scheduler.budget = Budget(time_limit=None)  # no time limit, no cost model: in proportion to the rows
+    assert scheduler.refit_cost(trial) == pytest.approx(proportional)
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost", "catboost"])
 def test_a_booster_stops_adding_trees_at_the_fit_deadline(family: str) -> None:
     from trainlab.models.registry import FIT_DEADLINE

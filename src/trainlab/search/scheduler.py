@@ -437,8 +437,9 @@ class Scheduler:
                 logs.append(math.log(seconds * len(self.data.folds) / modelled))
         return math.exp(sum(logs) / len(logs)) if logs else 1.0
 
-    def _modelled_time(self, candidate: Candidate) -> float | None:
-        """The cost model's seconds for this candidate's trial, uncorrected (``predicted_time``)."""
+    def _modelled_time(self, candidate: Candidate, fit_rows: int | None = None) -> float | None:
+        """The cost model's seconds for this candidate's trial, uncorrected (``predicted_time``), its folds fitting
+        on ``fit_rows`` rows where given."""
         if self.budget.time_limit is None or candidate.params.get("budget_share"):
             return None
         neural = get_spec(candidate.family).recipe == "neural"
@@ -447,7 +448,8 @@ class Scheduler:
             columns = min(columns, int(candidate.params["screen"]))
         shape = {"rows": len(self.data.y), "columns": columns, "levels": self._levels,
                  "classes": self.data.context.n_classes,
-                 "folds": len(self.data.folds), "fit_rows": len(self.data.folds[0][0]) if self.data.folds else None}
+                 "folds": len(self.data.folds),
+                 "fit_rows": fit_rows or (len(self.data.folds[0][0]) if self.data.folds else None)}
         return predict_seconds(candidate.family, shape, candidate.params)
 
     @functools.cached_property
@@ -479,9 +481,23 @@ class Scheduler:
         needed = refit_seconds(trial, spec, trial.final_params, rows)
         shortest = shortest_refit_seconds(trial, spec, trial.final_params, rows)
         if needed is None or shortest is None:
-            return REFIT_GROWTH * max(1.0, rows / trial.candidate.params["sample_rows"]) * trial.fit_time_s
+            return REFIT_GROWTH * self._row_growth(trial, rows) * trial.fit_time_s
         given = self._refit_cap() if within is None else within
         return min(needed, max(shortest, given))
+
+    def _row_growth(self, trial: TrialResult, rows: int) -> float:
+        """How many times longer a fit on ``rows`` takes than the sampled trial's fits: what the cost model's rows
+        slopes say (fits grow more slowly than their rows), at most in proportion to the rows, and in proportion
+        without a cost model. Counted in proportion, a HistGradientBoosting trial on 36,000 of nyc_flights' rows
+        made its refit on all 262,000 expected to take 19.7 s; it took 6.1 s, and the run, which had kept time back for
+        it, ended at 42 s of its 60."""
+        sampled = int(trial.candidate.params["sample_rows"])
+        proportional = max(1.0, rows / sampled)
+        whole = replace(trial.candidate, params={k: v for k, v in trial.candidate.params.items() if k != "sample_rows"})
+        on_rows, on_sample = self._modelled_time(whole, rows), self._modelled_time(whole, sampled)
+        if not on_rows or not on_sample:
+            return proportional
+        return min(proportional, max(1.0, on_rows / on_sample))
 
     def _refit_cap(self) -> float:
         """Seconds the refits of sampled boosters are planned to take at most (``REFIT_SHARE`` of the limit)."""
