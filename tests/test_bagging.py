@@ -163,6 +163,26 @@ def test_refit_full_with_time_for_one_refit_on_a_holdout_tests_its_model_and_ref
     assert 0.5 < record["test_metrics"]["roc_auc"] <= 1.0
 
 
+def test_without_time_to_refit_a_holdout_keeps_its_model_rather_than_a_worse_one_that_refits(tmp_path, monkeypatch):
+    """Under one validation holdout a trial whose refit does not fit is still chosen when it validates best: its one
+    model, fitted on the holdout's fitting rows, is saved as it is (and calibrated, its validation outputs its own)."""
+    from trainlab.data import split
+
+    monkeypatch.setattr(split, "LARGE_DATA_ROWS", 100)  # 240 training rows: one validation holdout
+    monkeypatch.setattr(Scheduler, "refit_cost",  # only the decision tree, validated worst, has time to refit
+                        lambda self, trial, within=None: 0.0 if trial.candidate.family == "decision_tree" else 86_400.0)
+    run = trainlab.train(make_binary(300), target="outcome", out_dir=tmp_path, name="holdout",
+                         models=("lightgbm", "decision_tree"), time_limit=60, jobs=1, report=False, test_size=0.2)
+    record = json.loads((run.folder / "run.json").read_text())
+    assert record["split"]["validation"].startswith("one validation split")
+    scores = run.leaderboard.set_index("model")["val_roc_auc"]
+    assert scores[run.best_model] > scores["decision_tree"] and run.best_model.startswith("lightgbm")
+    assert record["refit"]["bagged"].startswith("the model fitted on the validation holdout's fitting rows")
+    assert record["calibration"].get("reason") != final.BAG_NOT_CALIBRATED
+    rows = make_binary(300).drop(columns="outcome").head(20)
+    pd.testing.assert_frame_equal(trainlab.load(run.bundle_path).predict_proba(rows), run.predict_proba(rows))
+
+
 def test_refit_full_without_time_for_the_refit_on_every_row_keeps_the_tested_fold_models(tmp_path, monkeypatch):
     run = trainlab.train(make_regression(200), target="price", out_dir=tmp_path, name="bagkept", models=("linear",),
                          **_refits_take(monkeypatch, 100.0))  # 125 s on every row: more than the 123 s at most

@@ -22,7 +22,7 @@ from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.models.registry import REGISTRY, ModelSpec
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import ensemble_pool, select_ensemble
-from trainlab.search.trial import Candidate, TrainingData, TrialResult, cannot_finish
+from trainlab.search.trial import PREDICT_ROW_WEIGHT, Candidate, TrainingData, TrialResult, cannot_finish, fit_deadline
 
 
 def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
@@ -372,3 +372,14 @@ def test_with_refit_full_the_search_keeps_time_back_for_both_refits() -> None:
     assert once.refit_s == pytest.approx(1.2 / ENSEMBLE_MARGIN)
     assert twice.refit_s == pytest.approx(2.1 * 1.2 / ENSEMBLE_MARGIN)
     assert twice.remaining() < once.remaining() - 1.0
+
+
+def test_a_folds_fit_leaves_time_to_predict_its_validation_rows_before_the_deadline():
+    """A booster stopped by its deadline then predicts its validation rows: the fit's deadline comes sooner, by the
+    validation rows' share of the time left (each weighing ``PREDICT_ROW_WEIGHT`` of a training row)."""
+    now = time.monotonic()
+    end = fit_deadline(now + 100.0, 800, 200)
+    share = 800 / (800 + PREDICT_ROW_WEIGHT * 200)
+    assert now + 100.0 * share - 1.0 < end < now + 100.0 * share + 1.0
+    assert end < now + 100.0
+    assert fit_deadline(float("inf"), 800, 200) == float("inf")

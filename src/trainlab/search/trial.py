@@ -23,6 +23,10 @@ EARLY_STOP_ROWS = 50_000
 limit; all validation rows are still predicted and scored once."""
 PROJECTION_SLACK = 0.8
 """A trial stops early when its folds left would end past the deadline even at 80 % of their projected time."""
+PREDICT_ROW_WEIGHT = 0.5
+"""What predicting a validation row costs against fitting on a training row, for ``fit_deadline``: a LightGBM fit on
+25,600 rows of a 13-class table (2 threads) was stopped by its deadline after 197 rounds in 8.2 s, and predicting its
+6,400 validation rows took 0.74 s (0.36 of a training row's time, rounded up)."""
 FIRST_FOLD_EXTRA_S = 2.0
 """What the first fold of a trial may spend once (a library's import, a worker's warm-up): projected from the first
 fold alone, each fold left takes the first one's time less this."""
@@ -162,7 +166,8 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
             watched = sample_of(valid_rows, data, max(EARLY_STOP_ROWS, len(fitted))) if sampled else valid_rows
             valid = (data.features.iloc[watched], data.y[watched])
             model = fit_model(spec, candidate.params, data.schema, data.features.iloc[fitted], data.y[fitted],
-                              weights, data.seed, data.n_jobs, valid=valid, deadline=deadline)
+                              weights, data.seed, data.n_jobs, valid=valid,
+                              deadline=fit_deadline(deadline, len(fitted), len(valid_rows)))
             t1 = time.perf_counter()
             output = model.output(data.features.iloc[valid_rows])
             t2 = time.perf_counter()
@@ -194,6 +199,18 @@ def run_trial(candidate: Candidate, data: TrainingData, deadline: float,
                        predict_time_s=predict_s / n, oof=oof, fold_scores=fold_scores, refit_params=refit,
                        fold_models=models if spec.bag else None, rounds=float(np.mean(stopped)) if stopped else None,
                        fit_rows=len(fitted))
+
+
+def fit_deadline(deadline: float, fit_rows: int, valid_rows: int) -> float:
+    """When a fold's fit stops adding trees (boosters) so that predicting its validation rows still ends by
+    ``deadline``: the time left is shared by rows, a validation row weighing ``PREDICT_ROW_WEIGHT`` of a training row.
+    With the whole time left to the fit, a LightGBM default on a 32,000-row, 13-class table (one validation holdout,
+    30 s) grew trees until its deadline, was still predicting a second later and was stopped, and the run's best model
+    was a logistic regression (log loss 1.88; LightGBM's plain default 0.97)."""
+    now = time.monotonic()
+    if not np.isfinite(deadline) or deadline <= now:
+        return deadline
+    return now + (deadline - now) * fit_rows / (fit_rows + PREDICT_ROW_WEIGHT * valid_rows)
 
 
 def cannot_finish(durations: list[float], folds: int, deadline: float) -> str | None:
