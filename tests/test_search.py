@@ -383,3 +383,22 @@ def test_a_folds_fit_leaves_time_to_predict_its_validation_rows_before_the_deadl
     assert now + 100.0 * share - 1.0 < end < now + 100.0 * share + 1.0
     assert end < now + 100.0
     assert fit_deadline(float("inf"), 800, 200) == float("inf")
+
+
+def test_folds_the_quickest_booster_could_not_fit_in_the_time_limit_give_way_to_one_holdout(tmp_path, monkeypatch):
+    """When the cost model expects the quickest booster default to take more than ``HOLDOUT_SHARE`` of the time limit
+    over the folds, the run validates on one holdout and says so; a trial budget keeps its folds (runs that repeat)."""
+    from conftest import make_binary
+    from trainlab.search import validation
+
+    monkeypatch.setattr(validation, "HOLDOUT_SHARE", 0.0)  # any booster is too slow for the folds
+    frame = make_binary(300)
+    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="held", models=("lightgbm", "linear"),
+                         time_limit=6, jobs=1, report=False)  # a short limit: the folds are chosen before the search
+    assert run.split["validation"].startswith("one validation split")
+    finding = next(f.message for f in run.findings if f.code == "one_holdout")
+    assert finding.startswith("Validated on one holdout of") and "instead of 15 folds" in finding
+    counted = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="counted", models=("lightgbm", "linear"),
+                             time_limit=60, max_trials=2, jobs=1, report=False)
+    assert counted.split["validation"].startswith("5-fold")
+    assert not any(f.code == "one_holdout" for f in counted.findings)

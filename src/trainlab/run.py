@@ -44,6 +44,7 @@ from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
 from trainlab.search.shape import shape_families
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
+from trainlab.search.validation import folds_too_slow
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
@@ -138,6 +139,15 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                 for s in families]  # a family with a device parameter trains where --device says
     families, shaped = shape_families(families, training)
     checked.findings.extend(shaped)
+    slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
+    if slow is not None:
+        folds = len(split.folds)
+        split = make_split(checked.frame, schema, config.split, config.seed, one_holdout=True)
+        training = training_data(checked, split, config)
+        checked.findings.append(Finding("info", "one_holdout", (
+            f"Validated on one holdout of {len(split.folds[0][1])} rows instead of {folds} folds: the quickest "
+            f"booster was expected to take {slow:,.0f} s over the folds, more than half of the "
+            f"{config.budget.time_limit:,.0f} s time limit.")))
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)

@@ -46,7 +46,7 @@ class Split:
 
     def describe(self) -> dict[str, object]:
         if len(self.folds) == 1:
-            validation = "one validation split (large data, or pictures and sound)"
+            validation = "one validation split (large data, pictures and sound, or folds too slow for the time limit)"
         else:
             validation = f"{len(self.folds) // self.repeats}-fold cross-validation"
             if self.repeats > 1:
@@ -55,12 +55,13 @@ class Split:
                 "validation": validation}
 
 
-def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: int) -> Split:
-    """Split rows into train and test, then the train part into folds of the same kind."""
+def make_split(frame: pd.DataFrame, schema: Schema, config: SplitConfig, seed: int, one_holdout: bool = False) -> Split:
+    """Split rows into train and test, then the train part into folds of the same kind (``one_holdout``: one
+    validation split, whatever the size of the table)."""
     kind = config.kind if (schema.task != "regression" or config.kind not in ("stratified",)) else "random"
     train, test = holdout(frame, schema, config, kind, seed, config.test_size)
-    folds = make_folds(frame.iloc[train], schema, config, kind, seed)
-    return Split(kind=kind, train=train, test=test, folds=folds, repeats=repeats(len(train), kind))
+    folds = make_folds(frame.iloc[train], schema, config, kind, seed, one_holdout)
+    return Split(kind=kind, train=train, test=test, folds=folds, repeats=1 if len(folds) == 1 else repeats(len(train), kind))
 
 
 def repeats(n_train: int, kind: str) -> int:
@@ -99,14 +100,15 @@ def media_valid_size(n_train: int) -> float:
     return min(0.2, MEDIA_VALID_ROWS / max(n_train, 1))
 
 
-def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int) -> list[Fold]:
-    """Validation folds over the train part; one validation split on large data, and on pictures and sound
-    (a network on files cannot afford k fits)."""
+def make_folds(train: pd.DataFrame, schema: Schema, config: SplitConfig, kind: str, seed: int,
+               one_holdout: bool = False) -> list[Fold]:
+    """Validation folds over the train part; one validation split on large data, on pictures and sound (a network
+    on files cannot afford k fits), and where asked (``one_holdout``)."""
     positions = np.arange(len(train))
     if any(c.role in ("image", "audio") for c in schema.features):
         fit, valid = holdout(train, schema, config, kind, seed + 1, media_valid_size(len(train)))
         return [(fit, valid)]
-    if len(train) > LARGE_DATA_ROWS:
+    if one_holdout or len(train) > LARGE_DATA_ROWS:
         fit, valid = holdout(train, schema, config, kind, seed + 1, min(0.2, LARGE_VALID_ROWS / len(train)))
         return [(fit, valid)]
     n = config.folds

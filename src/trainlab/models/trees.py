@@ -36,7 +36,7 @@ def build_extra(task: str, params: dict[str, Any], seed: int, n_jobs: int) -> An
 
 
 def _code_columns(features: Any) -> list[bool]:
-    """Which columns hold the 'booster' recipe's integer category codes (numbers reach the model as floats)."""
+    """Which columns hold the 'histogram' recipe's integer category codes (numbers reach the model as floats)."""
     return [np.issubdtype(dtype, np.integer) for dtype in features.dtypes]
 
 
@@ -92,7 +92,7 @@ register(ModelSpec(
 ))
 register(ModelSpec(
     key="hist_gradient_boosting", names={"default": "Histogram gradient boosting"}, tasks=TASKS,
-    recipe="booster", build=build_hgb,
+    recipe="histogram", build=build_hgb,
     defaults={"learning_rate": 0.06, "max_iter": 300, "max_leaf_nodes": 31, "l2_regularization": 0.0,
               "class_weight": None},
     space={

@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.data.media import block_columns
 from trainlab.models.registry import ModelSpec, get_spec, text_chars, with_text
 from trainlab.search import portfolio
 from trainlab.search.budget import SEED_SHARE, SEEDS_KEPT, Budget, seed_count
-from trainlab.search.cost import category_levels, predict_seconds
+from trainlab.search.cost import predict_seconds, table_shape
 from trainlab.search.ensemble import Selection, ensemble_pool, members_of, select_ensemble
 from trainlab.search.executor import GRACE_S, Executor, ProcessExecutor
 from trainlab.search.journal import TrialJournal
@@ -442,27 +441,17 @@ class Scheduler:
         on ``fit_rows`` rows where given."""
         if self.budget.time_limit is None or candidate.params.get("budget_share"):
             return None
-        neural = get_spec(candidate.family).recipe == "neural"
-        columns = self.data.features.shape[1] if neural else self._classic_columns
+        shape = dict(self._shape)
+        if get_spec(candidate.family).recipe == "neural":  # the network also reads the pixels and spectrograms
+            shape["columns"] = self.data.features.shape[1]
         if candidate.params.get("screen"):  # a wide table's screen: the model fits on the columns it keeps
-            columns = min(columns, int(candidate.params["screen"]))
-        shape = {"rows": len(self.data.y), "columns": columns, "levels": self._levels,
-                 "classes": self.data.context.n_classes,
-                 "folds": len(self.data.folds),
-                 "fit_rows": fit_rows or (len(self.data.folds[0][0]) if self.data.folds else None)}
+            shape["columns"] = min(shape["columns"], int(candidate.params["screen"]))
+        shape["fit_rows"] = fit_rows or shape["fit_rows"]
         return predict_seconds(candidate.family, shape, candidate.params)
 
     @functools.cached_property
-    def _levels(self) -> int:
-        return category_levels(self.data.features, self.data.schema.by_role("categorical"))
-
-    @functools.cached_property
-    def _classic_columns(self) -> int:
-        """Feature columns the classic families read: all but the decoded pixels and spectrogram values, which only
-        the network reads (counted, they made the cost model expect 32-44 s of LightGBM and logistic regression on
-        the spoken digits' 2,200 spectrogram values, where the fits took 2 s, so both were skipped)."""
-        columns = [str(c) for c in self.data.features.columns]
-        return len(columns) - len(block_columns(columns))
+    def _shape(self) -> dict[str, Any]:
+        return table_shape(self.data)
 
     def refit_cost(self, trial: TrialResult, within: float | None = None) -> float:
         """Seconds to refit a trial's configuration on all training rows (the first refit only: the second of
