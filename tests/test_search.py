@@ -389,15 +389,21 @@ def test_folds_the_quickest_booster_could_not_fit_in_the_time_limit_give_way_to_
     """When the cost model expects the quickest booster default to take more than ``HOLDOUT_SHARE`` of the time limit
     over the folds, the run validates on one holdout and says so; a trial budget keeps its folds (runs that repeat)."""
     from conftest import make_binary
+    from trainlab.run import resume
     from trainlab.search import validation
 
     monkeypatch.setattr(validation, "HOLDOUT_SHARE", 0.0)  # any booster is too slow for the folds
     frame = make_binary(300)
-    run = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="held", models=("lightgbm", "linear"),
-                         time_limit=6, jobs=1, report=False)  # a short limit: the folds are chosen before the search
+    frame.to_csv(tmp_path / "credit.csv", index=False)
+    run = trainlab.train(tmp_path / "credit.csv", target="outcome", out_dir=tmp_path, name="held",
+                         models=("lightgbm", "linear"), time_limit=6, jobs=1, report=False)  # folds come before trials
     assert run.split["validation"].startswith("one validation split")
     finding = next(f.message for f in run.findings if f.code == "one_holdout")
     assert finding.startswith("Validated on one holdout of") and "instead of 15 folds" in finding
+    monkeypatch.setattr(validation, "HOLDOUT_SHARE", 0.5)  # the folds would fit now: a resumed run keeps the holdout
+    again = resume(run.folder)
+    assert again.split["validation"].startswith("one validation split")
+    assert "as the run it resumes did" in next(f.message for f in again.findings if f.code == "one_holdout")
     counted = trainlab.train(frame, target="outcome", out_dir=tmp_path, name="counted", models=("lightgbm", "linear"),
                              time_limit=60, max_trials=2, jobs=1, report=False)
     assert counted.split["validation"].startswith("5-fold")

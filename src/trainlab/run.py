@@ -140,14 +140,15 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     families, shaped = shape_families(families, training)
     checked.findings.extend(shaped)
     slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
-    if slow is not None:
+    one_holdout = slow is not None if resume is None else _validated_on_one_split(Path(resume))
+    if one_holdout and len(split.folds) > 1:  # a resumed run validates as the run it continues did
         folds = len(split.folds)
         split = make_split(checked.frame, schema, config.split, config.seed, one_holdout=True)
         training = training_data(checked, split, config)
-        checked.findings.append(Finding("info", "one_holdout", (
-            f"Validated on one holdout of {len(split.folds[0][1])} rows instead of {folds} folds: the quickest "
-            f"booster was expected to take {slow:,.0f} s over the folds, more than half of the "
-            f"{config.budget.time_limit:,.0f} s time limit.")))
+        why = (f"the quickest booster was expected to take {slow:,.0f} s over the folds, more than half of the "
+               f"{config.budget.time_limit:,.0f} s time limit" if slow is not None else "as the run it resumes did")
+        checked.findings.append(Finding("info", "one_holdout", f"Validated on one holdout of {len(split.folds[0][1])} "
+                                        f"rows instead of {folds} folds: {why}."))
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)
@@ -155,7 +156,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         executor.close()
         raise
     details = {"config": config.to_dict(), "data_fingerprint": fingerprint(frame)}
-    _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details}, indent=2))
+    _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
+                                                "split": split.describe()}, indent=2))
     prepared_at = budget.elapsed()
     budget.reserve_s = reserve_seconds(config, len(split.train), report, spent=prepared_at)
     if config.refit_full:  # the second refit, on every row, is kept time for too
@@ -413,6 +415,16 @@ def resume(folder: str | Path, listener: Listener | None = None) -> Run:
         raise DataError(f"The file '{data}' changed since run '{folder}' started (its fingerprint differs): "
                         "resuming would mix two datasets. Start a new run instead.")
     return train(data, config=config, listener=listener, resume=folder)
+
+
+def _validated_on_one_split(folder: Path) -> bool:
+    """Whether the run in ``folder`` validated on one split (its run.json says so; older runs' first record did not
+    say, and they used folds unless the table was large, which a resumed run finds again)."""
+    try:
+        record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return str((record.get("split") or {}).get("validation", "")).startswith("one validation split")
 
 
 def _load(data: pd.DataFrame | str | Path, config: TrainConfig) -> pd.DataFrame:
