@@ -408,3 +408,49 @@ def test_folds_the_quickest_booster_could_not_fit_in_the_time_limit_give_way_to_
                              time_limit=60, max_trials=2, jobs=1, report=False)
     assert counted.split["validation"].startswith("5-fold")
     assert not any(f.code == "one_holdout" for f in counted.findings)
+
+
+def test_a_boosters_timed_folds_too_slow_for_the_limit_call_for_one_holdout():
+    """A booster stopped after timing some folds, at a pace that would take more than ``HOLDOUT_SHARE`` of the limit
+    over all of them, calls for one holdout, unless a booster already ended well; quicker folds do not."""
+    from trainlab.search.trial import Candidate, TrialResult
+    from trainlab.search.validation import measured_too_slow
+
+    def trial(family: str, status: str, seconds: float, timed: int) -> TrialResult:
+        return TrialResult(Candidate(family, family, {}), status, fit_time_s=seconds * timed,
+                           fold_scores=[0.8] * timed)
+
+    slow = trial("lightgbm", "failed", 6.0, 1)  # 6 s a fold: 30 s over 5 folds, more than half of 30 s
+    assert measured_too_slow([trial("linear", "ok", 0.2, 5), slow], 5, 30.0) is slow
+    assert measured_too_slow([slow], 5, 120.0) is None  # the folds fit in a longer limit
+    assert measured_too_slow([trial("lightgbm", "failed", 2.0, 2)], 5, 30.0) is None
+    assert measured_too_slow([trial("xgboost", "ok", 1.0, 5), slow], 5, 30.0) is None
+    assert measured_too_slow([slow], 1, 30.0) is None  # one validation split already
+    assert measured_too_slow([trial("lightgbm", "failed", 0.0, 0)], 5, 30.0) is None  # no fold timed
+
+
+def test_a_search_whose_booster_folds_prove_too_slow_starts_again_on_one_holdout(tmp_path, monkeypatch):
+    """When a booster's timed folds say the folds do not fit (here: said of the first LightGBM trial), the run
+    forgets the trials on folds, validates on one holdout, searches again and says why; its leaderboard and journal
+    hold the second search's trials only."""
+    from conftest import make_binary
+    from trainlab.search import scheduler
+
+    calls = []
+
+    def first_lightgbm(trials, folds, time_limit):
+        calls.append(folds)
+        return next((t for t in trials if t.candidate.family == "lightgbm"), None) if folds > 1 else None
+
+    monkeypatch.setattr(scheduler, "measured_too_slow", first_lightgbm)
+    run = trainlab.train(make_binary(300), target="outcome", out_dir=tmp_path, name="refold",
+                         models=("lightgbm", "linear"), time_limit=20, jobs=1, report=False)
+    assert run.split["validation"].startswith("one validation split")
+    finding = next(f.message for f in run.findings if f.code == "one_holdout")
+    assert "a fold, so the folds would take more than half of the 20 s time limit" in finding
+    assert calls and all(folds > 1 for folds in calls)  # asked on the folds only: the second search keeps its holdout
+    journal = [json.loads(line) for line in (run.folder / "search" / "trials.jsonl").read_text().splitlines()]
+    assert [t["name"] for t in journal if t["family"] != "ensemble"] == \
+        [t.candidate.name for t in run.trials if t.candidate.family != "ensemble"]
+    assert all(len(t["fold_scores"]) <= 1 for t in journal)
+    assert run.predictor.predict_proba(make_binary(20).drop(columns="outcome")).shape == (20, 2)

@@ -9,6 +9,8 @@ The cost model is also fitted on ``trials-large.jsonl.gz``: a few configurations
 tables of over 20,000 rows at up to 40,000 (``collect.py --rows 40000 --per-family 3``), which the portfolio does not
 read (its trials share one subsample size, so that configurations compare across datasets). Fitted on 5,000-row
 subsamples alone, the model expected CatBoost's default to fit diamonds' 28,800 rows in 0.6 s; it took 10.0 s.
+And on ``trials-shapes.jsonl.gz``: each family's default and one random configuration on generated tables of
+150-1,000 columns and 8-30 classes (``shapes.py``), shapes no dev table has.
 
 Normalized error: on each dataset a configuration's error (1 - AUC, log loss or RMSE) is rescaled so that the
 best recorded configuration is 0 and the median one 1 (clipped to [0, 1]; a failed trial is 1). The portfolio is
@@ -173,15 +175,16 @@ def print_table(rows: list[dict[str, Any]], keys: tuple[str, ...], label: str) -
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--trials", type=Path, default=Path(__file__).with_name("trials.jsonl.gz"))
-    p.add_argument("--cost-trials", type=Path, default=Path(__file__).with_name("trials-large.jsonl.gz"),
-                   help="more recorded trials for the cost model only (larger tables)")
+    p.add_argument("--cost-trials", type=Path, nargs="*",
+                   default=[Path(__file__).with_name(n) for n in ("trials-large.jsonl.gz", "trials-shapes.jsonl.gz")],
+                   help="more recorded trials for the cost model only (larger tables, generated shapes)")
     p.add_argument("--size", type=int, default=40)
     p.add_argument("--check", action="store_true", help="print the leave-one-dataset-out table, write nothing")
     p.add_argument("--leave-out", default=None, help="build without this dataset's trials (for lodo_runs.py)")
     p.add_argument("--out", type=Path, default=PACKAGE, help="folder for portfolio.json and costs.json")
     args = p.parse_args(argv)
     trials = [t for t in load_trials(args.trials) if t["dataset"] != args.leave_out]
-    timed = [t for t in load_trials(args.cost_trials) if t["dataset"] != args.leave_out]
+    timed = [t for path in args.cost_trials for t in load_trials(path) if t["dataset"] != args.leave_out]
     if args.leave_out is not None:
         return write(trials, timed, args.size, args.out)
     table, configs = error_table(trials)

@@ -142,13 +142,9 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
     one_holdout = slow is not None if resume is None else _validated_on_one_split(Path(resume))
     if one_holdout and len(split.folds) > 1:  # a resumed run validates as the run it continues did
-        folds = len(split.folds)
-        split = make_split(checked.frame, schema, config.split, config.seed, one_holdout=True)
-        training = replace(training, folds=split.folds)  # the same training rows: only the folds change
         why = (f"the quickest booster was expected to take {slow:,.0f} s over the folds, more than half of the "
                f"{config.budget.time_limit:,.0f} s time limit" if slow is not None else "as the run it resumes did")
-        checked.findings.append(Finding("info", "one_holdout", f"Validated on one holdout of {len(split.folds[0][1])} "
-                                        f"rows instead of {folds} folds: {why}."))
+        split, training = _one_holdout(checked, split, training, config, why)
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)
@@ -165,8 +161,20 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
 
     notify("stage", {"name": f"Training {len(families)} model families", "metric": metric.name})
     early = _EarlyModel(training, folder / "model", details, budget)
+    refold = resume is None and config.budget.max_trials is None and len(split.folds) > 1
     search, refit_cost = _search(executor, training, families, config, budget, folder,
-                                 _both(listener, early.on_event), early)
+                                 _both(listener, early.on_event), early, refold)
+    if search.too_slow is not None:  # a booster's timed folds said they do not fit: one holdout, searched again
+        slow_trial = search.too_slow
+        why = (f"{slow_trial.candidate.name} took {slow_trial.fold_seconds:,.1f} s a fold, so the folds would take "
+               f"more than half of the {config.budget.time_limit:,.0f} s time limit (the cost model expected less)")
+        split, training = _one_holdout(checked, split, training, config, why)
+        _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
+                                                    "split": split.describe()}, indent=2))
+        TrialJournal(folder / "search").clear()
+        notify("stage", {"name": "Searching again on one validation holdout (the folds were too slow)"})
+        search, refit_cost = _search(_executor(training, config), training, families, config, budget, folder,
+                                     _both(listener, early.on_event), early, refold=False)
     search.skipped = {**skipped, **search.skipped}
     checked.findings.extend(sampled_finding(search.trials, len(training.y)))
     final = finish(search, refit_cost, checked, split, training, config, budget, notify,
@@ -254,13 +262,25 @@ def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
                     f"{n_rows} training rows (run.json 'refit' says with which rounds).")]
 
 
+def _one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,
+                 why: str) -> tuple[Split, TrainingData]:
+    """The split and training data validated on one holdout instead of folds, and a finding that says ``why``."""
+    folds = len(split.folds)
+    split = make_split(checked.frame, checked.schema, config.split, config.seed, one_holdout=True)
+    training = replace(training, folds=split.folds)  # the same training rows: only the folds change
+    checked.findings.append(Finding("info", "one_holdout", f"Validated on one holdout of {len(split.folds[0][1])} "
+                                    f"rows instead of {folds} folds: {why}."))
+    return split, training
+
+
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
-            folder: Path, listener: Listener,
-            early: _EarlyModel) -> tuple[SearchResult, Callable[[TrialResult, float], float]]:
-    """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate."""
+            folder: Path, listener: Listener, early: _EarlyModel,
+            refold: bool = False) -> tuple[SearchResult, Callable[[TrialResult, float], float]]:
+    """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate.
+    ``refold``: the search may stop early when a booster's timed folds say one holdout should replace them."""
     try:
         scheduler = Scheduler(training, budget, PLANS[config.preset], executor, listener, TrialJournal(folder / "search"),
-                              named=config.models)
+                              named=config.models, refold=refold)
         search = scheduler.run(families)
     finally:
         executor.close()

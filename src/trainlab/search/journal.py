@@ -46,6 +46,11 @@ class TrialJournal:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def clear(self) -> None:
+        """Forget every trial (and Optuna study): a search that starts again on other validation rows."""
+        for path in [self.folder / LINES, self.folder / STUDIES, *(self.folder / "oof").glob("*.npy")]:
+            path.unlink(missing_ok=True)
+
     def load(self) -> list[TrialResult]:
         path = self.folder / LINES
         if not path.exists():

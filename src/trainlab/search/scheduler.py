@@ -31,6 +31,7 @@ from trainlab.search.sampling import (
 from trainlab.search.stacking import stack_ensemble
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
 from trainlab.search.tuner import FamilyTuner
+from trainlab.search.validation import measured_too_slow
 
 Listener = Callable[[str, dict[str, Any]], None]
 REFIT_GROWTH = 1.2  # a refit on all training rows takes about this much longer than one fold's fit (boosters refit
@@ -81,6 +82,13 @@ class SearchResult:
     skipped: dict[str, str] = field(default_factory=dict)
     ensemble: Selection | None = None
     class_balance: dict[str, Any] | None = None
+    too_slow: TrialResult | None = None
+    """The booster trial whose timed folds ended the search early (``validation.measured_too_slow``): the run
+    validates on one holdout instead and searches again."""
+
+
+class _FoldsTooSlow(Exception):
+    """Raised on the way when a booster's measured folds say one holdout should replace them."""
 
 
 class Scheduler:
@@ -88,8 +96,9 @@ class Scheduler:
 
     def __init__(self, data: TrainingData, budget: Budget, plan: Plan, executor: Executor,
                  listener: Listener | None = None, journal: TrialJournal | None = None,
-                 named: tuple[str, ...] | None = None) -> None:
+                 named: tuple[str, ...] | None = None, refold: bool = False) -> None:
         self.data = data
+        self.refold = refold  # stop when a booster's timed folds say one holdout should replace them
         self.budget = budget
         self.plan = plan
         self.executor = executor
@@ -135,6 +144,8 @@ class Scheduler:
         except KeyboardInterrupt:
             self.budget.stop_now()
             self.notify("interrupted", {"elapsed": self.budget.elapsed()})
+        except _FoldsTooSlow:
+            return self.result
         if self.plan.ensemble:
             self._ensemble()
         return self.result
@@ -376,6 +387,10 @@ class Scheduler:
             self.notify("trial_end", {"trial": res, "elapsed": self.budget.elapsed()})
         self.budget.refit_s = self._refit_estimate()
         self._drop_fold_models()
+        if self.refold and self.budget.max_trials is None:
+            self.result.too_slow = measured_too_slow(self.result.trials, len(self.data.folds), self.budget.time_limit)
+            if self.result.too_slow is not None:
+                raise _FoldsTooSlow
 
     def _deadline(self, batch: list[Candidate]) -> float:
         """When the batch must stop: the budget's deadline, or sooner when every candidate has a ``budget_share``
