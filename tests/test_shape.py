@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import trainlab.models  # noqa: F401  (registers the families)
 from trainlab import train
@@ -140,6 +141,7 @@ def test_the_cost_model_counts_the_columns_the_screen_keeps() -> None:
     from trainlab.data.split import make_split
     from trainlab.run import training_data
     from trainlab.search.budget import Budget
+    from trainlab.search.cost import predict_seconds, table_shape
     from trainlab.search.scheduler import PLANS, Scheduler
     from trainlab.search.trial import Candidate
 
@@ -150,7 +152,11 @@ def test_the_cost_model_counts_the_columns_the_screen_keeps() -> None:
     spec = get_spec("linear")
     screened = scheduler.predicted_time(Candidate("linear", "linear", {**spec.defaults, "screen": 48}))
     every = scheduler.predicted_time(Candidate("linear", "linear", dict(spec.defaults)))
-    assert screened is not None and every is not None and screened < every / 5
+    shape = table_shape(data)
+    assert shape["columns"] > 2000
+    assert screened == pytest.approx(predict_seconds("linear", {**shape, "columns": 48}, spec.defaults))
+    assert every == pytest.approx(predict_seconds("linear", shape, spec.defaults))
+    assert screened < every
 
 
 def test_the_reference_profile_of_many_columns_matches_column_by_column() -> None:
