@@ -152,8 +152,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         executor.close()
         raise
     details = {"config": config.to_dict(), "data_fingerprint": fingerprint(frame)}
-    _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
-                                                "split": split.describe()}, indent=2))
+    _write_running(folder, data, details, split)
     prepared_at = budget.elapsed()
     budget.reserve_s = reserve_seconds(config, len(split.train), report, spent=prepared_at)
     if config.refit_full:  # the second refit, on every row, is kept time for too
@@ -169,8 +168,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         why = (f"{slow_trial.candidate.name} took {slow_trial.fold_seconds:,.1f} s a fold, so the folds would take "
                f"more than half of the {config.budget.time_limit:,.0f} s time limit (the cost model expected less)")
         split, training = _one_holdout(checked, split, training, config, why)
-        _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
-                                                    "split": split.describe()}, indent=2))
+        _write_running(folder, data, details, split)
         TrialJournal(folder / "search").clear()
         notify("stage", {"name": "Searching again on one validation holdout (the folds were too slow)"})
         search, refit_cost = _search(_executor(training, config), training, families, config, budget, folder,
@@ -260,6 +258,12 @@ def sampled_finding(trials: list[TrialResult], n_rows: int) -> list[Finding]:
                     f"{len(sizes)} of {len(trials)} trials fitted on stratified samples of {min(sizes)} to "
                     f"{max(sizes)} rows (grown with the time left, see large_table); the final model refits on all "
                     f"{n_rows} training rows (run.json 'refit' says with which rounds).")]
+
+
+def _write_running(folder: Path, data: Any, details: dict[str, Any], split: Split) -> None:
+    """run.json while the run goes on: its settings and how it validates (what a resumed run validates as)."""
+    _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
+                                                "split": split.describe()}, indent=2))
 
 
 def _one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,

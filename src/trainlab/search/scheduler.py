@@ -98,7 +98,8 @@ class Scheduler:
                  listener: Listener | None = None, journal: TrialJournal | None = None,
                  named: tuple[str, ...] | None = None, refold: bool = False) -> None:
         self.data = data
-        self.refold = refold  # stop when a booster's timed folds say one holdout should replace them
+        self.refold = refold  # stop when a booster's timed folds say one holdout should replace them (never under
+        # a trial budget or on resume: the caller decides)
         self.budget = budget
         self.plan = plan
         self.executor = executor
@@ -387,7 +388,7 @@ class Scheduler:
             self.notify("trial_end", {"trial": res, "elapsed": self.budget.elapsed()})
         self.budget.refit_s = self._refit_estimate()
         self._drop_fold_models()
-        if self.refold and self.budget.max_trials is None:
+        if self.refold:
             self.result.too_slow = measured_too_slow(self.result.trials, len(self.data.folds), self.budget.time_limit)
             if self.result.too_slow is not None:
                 raise _FoldsTooSlow
