@@ -81,7 +81,9 @@ def _start_node(args: list[str], log: Path) -> subprocess.Popen[bytes]:
         # workers at the priority of everything else: Ray's default (nice 15) starves them behind any busy process
         # (two CPU-bound processes on 2 cores left a Ray Data task 1 s of CPU in 40 s, and the test seemed hung)
         node = subprocess.Popen([str(BIN / "ray"), "start", *args, "--disable-usage-stats", "--block"],
-                                stdout=out, stderr=subprocess.STDOUT, env={**_env(), "RAY_worker_niceness": "0"})
+                                stdout=out, stderr=subprocess.STDOUT,
+                                # no drain on SIGTERM: Ray's default waits up to 30 s for other nodes to move work away
+                                env={**_env(), "RAY_worker_niceness": "0", "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0"})
     deadline = time.monotonic() + 60
     while b"Ray runtime started" not in log.read_bytes():
         if node.poll() is not None or time.monotonic() > deadline:
@@ -203,9 +205,9 @@ import trainlab
 from sklearn.dummy import DummyClassifier
 from trainlab.models.registry import REGISTRY, ModelSpec
 
-class Sleepy(DummyClassifier):  # a slow fake: every fit takes 30 s, however fast or busy the machine is
+class Sleepy(DummyClassifier):  # a slow fake: every fit takes 20 s, however fast or busy the machine is
     def fit(self, X, y, sample_weight=None):
-        time.sleep(30.0)
+        time.sleep(20.0)
         return super().fit(X, y, sample_weight=sample_weight)
 
 REGISTRY["sleepy"] = ModelSpec(key="sleepy", names={"default": "Sleepy"}, tasks=("binary",), recipe="scaled",
@@ -229,13 +231,13 @@ print(json.dumps({"total_s": run.timings["total_s"], "errors": [t.error for t in
 
 @pytest.mark.slow
 def test_the_run_ends_within_its_time_limit_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
-    data, limit = tmp_path / "table.csv", 30.0
+    data, limit = tmp_path / "table.csv", 20.0
     _table(2_000).to_csv(data, index=False)
     done = subprocess.run([sys.executable, "-c", TIMED, str(data), str(tmp_path), cluster.address, str(limit)],
                           capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    # a slow fake (30 s a fold, three folds: 90 s) under a 30 s limit: whatever the machine's speed or load, its
+    # a slow fake (20 s a fold, three folds: 60 s) under a 20 s limit: whatever the machine's speed or load, its
     # trial is the one the limit stops (mid-way, or before it starts), and the run still ends with the linear model.
     # The driver warms the cluster's workers first: while two busy loops held both cores, a linear trial (2 s of
     # fitting) on cold workers was still running at a 40 s limit's search deadline (worker start and imports)
@@ -295,15 +297,15 @@ def test_a_table_in_parts_trains_data_parallel_and_no_worker_holds_all_of_it(clu
     better of the two on validation rows is saved in its library's own format."""
     parts = tmp_path / "parts"
     parts.mkdir()
-    whole = _table(40_000, seed=3)
+    whole = _table(12_000, seed=3)
     for i in range(4):
-        whole.iloc[10_000 * i: 10_000 * (i + 1)].to_parquet(parts / f"part-{i}.parquet", index=False)
+        whole.iloc[3_000 * i: 3_000 * (i + 1)].to_parquet(parts / f"part-{i}.parquet", index=False)
     done = subprocess.run([sys.executable, "-c", DISTRIBUTED, str(parts / "*.parquet"), str(tmp_path),
                            cluster.address], capture_output=True, text=True, env=_env(), timeout=2 * BOUND)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     rows = result["extras"]["rows"]
-    assert rows["train"] + rows["valid"] + rows["test"] == 40_000
+    assert rows["train"] + rows["valid"] + rows["test"] == 12_000
     assert 0 < result["extras"]["first_worker_rows"] < 0.75 * rows["train"]  # a shard, not the table
     assert sorted(result["board"]) == ["lightgbm_distributed", "xgboost_distributed"]
     assert result["board"][0] == result["best"] and result["test"]["roc_auc"] > 0.75

@@ -444,10 +444,10 @@ def test_a_search_whose_booster_folds_prove_too_slow_starts_again_on_one_holdout
 
     monkeypatch.setattr(scheduler, "measured_too_slow", first_lightgbm)
     run = trainlab.train(make_binary(300), target="outcome", out_dir=tmp_path, name="refold",
-                         models=("lightgbm", "linear"), time_limit=20, jobs=1, report=False)
+                         models=("lightgbm", "linear"), time_limit=10, jobs=1, report=False)
     assert run.split["validation"].startswith("one validation split")
     finding = next(f.message for f in run.findings if f.code == "one_holdout")
-    assert "a fold, so the folds would take more than half of the 20 s time limit" in finding
+    assert "a fold, so the folds would take more than half of the 10 s time limit" in finding
     assert calls and all(folds > 1 for folds in calls)  # asked on the folds only: the second search keeps its holdout
     journal = [json.loads(line) for line in (run.folder / "search" / "trials.jsonl").read_text().splitlines()]
     assert [t["name"] for t in journal if t["family"] != "ensemble"] == \

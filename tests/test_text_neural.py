@@ -93,7 +93,7 @@ def test_text_costs_more_as_it_grows() -> None:
 def test_a_run_of_the_network_on_text_predicts_and_explains_from_its_bundle(tmp_path: Path) -> None:
     import trainlab
 
-    run = trainlab.train(reviews(300), target="verdict", models=("neural_net",), max_trials=1, time_limit=None,
+    run = trainlab.train(reviews(300), target="verdict", models=("neural_net",), max_trials=1, time_limit=None, folds=2,
                          out_dir=tmp_path, seed=0, report=False)
     files = {p.name for p in run.bundle_path.rglob("*") if p.is_file()}
     assert "network.safetensors" in files and not any(n.endswith((".pkl", ".pickle")) for n in files)

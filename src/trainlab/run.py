@@ -44,7 +44,7 @@ from trainlab.search.ray_executor import RayExecutor
 from trainlab.search.scheduler import PLANS, Listener, Scheduler, SearchResult, class_weighting
 from trainlab.search.shape import shape_families
 from trainlab.search.trial import Candidate, TrainingData, TrialResult
-from trainlab.search.validation import folds_too_slow
+from trainlab.search.validation import validation_after_slow_folds, validation_before_search
 
 LEADERBOARD_FIRST = ["model", "family", "status", "error"]
 SMALL_TABLE_ROWS = 20_000
@@ -139,12 +139,8 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
                 for s in families]  # a family with a device parameter trains where --device says
     families, shaped = shape_families(families, training)
     checked.findings.extend(shaped)
-    slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
-    one_holdout = slow is not None if resume is None else _validated_on_one_split(Path(resume))
-    if one_holdout and len(split.folds) > 1:  # a resumed run validates as the run it continues did
-        why = (f"the quickest booster was expected to take {slow:,.0f} s over the folds, more than half of the "
-               f"{config.budget.time_limit:,.0f} s time limit" if slow is not None else "as the run it resumes did")
-        split, training = _one_holdout(checked, split, training, config, why)
+    resumed_on_one = None if resume is None else _validated_on_one_split(Path(resume))
+    split, training = validation_before_search(checked, split, training, families, config, resumed_on_one)
     executor = _executor(training, config)  # before the run folder: a cluster that does not answer leaves none
     try:
         folder = Path(resume) if resume is not None else _run_folder(config, data)
@@ -164,10 +160,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
     search, refit_cost = _search(executor, training, families, config, budget, folder,
                                  _both(listener, early.on_event), early, refold)
     if search.too_slow is not None:  # a booster's timed folds said they do not fit: one holdout, searched again
-        slow_trial = search.too_slow
-        why = (f"{slow_trial.candidate.name} took {slow_trial.fold_seconds:,.1f} s a fold, so the folds would take "
-               f"more than half of the {config.budget.time_limit:,.0f} s time limit (the cost model expected less)")
-        split, training = _one_holdout(checked, split, training, config, why)
+        split, training = validation_after_slow_folds(search.too_slow, checked, split, training, config)
         _write_running(folder, data, details, split)
         TrialJournal(folder / "search").clear()
         notify("stage", {"name": "Searching again on one validation holdout (the folds were too slow)"})
@@ -264,17 +257,6 @@ def _write_running(folder: Path, data: Any, details: dict[str, Any], split: Spli
     """run.json while the run goes on: its settings and how it validates (what a resumed run validates as)."""
     _write_text(folder / "run.json", json.dumps({"status": "running", "data": _data_name(data), **details,
                                                 "split": split.describe()}, indent=2))
-
-
-def _one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,
-                 why: str) -> tuple[Split, TrainingData]:
-    """The split and training data validated on one holdout instead of folds, and a finding that says ``why``."""
-    folds = len(split.folds)
-    split = make_split(checked.frame, checked.schema, config.split, config.seed, one_holdout=True)
-    training = replace(training, folds=split.folds)  # the same training rows: only the folds change
-    checked.findings.append(Finding("info", "one_holdout", f"Validated on one holdout of {len(split.folds[0][1])} "
-                                    f"rows instead of {folds} folds: {why}."))
-    return split, training
 
 
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,

@@ -1,9 +1,14 @@
 """Whether a table's validation folds fit the time limit, or one validation holdout stands in for them: decided
-before the search from the cost model (``folds_too_slow``), or on the way from a booster's timed folds
-(``measured_too_slow``)."""
+before the search from the cost model (``folds_too_slow``, ``validation_before_search``), or on the way from a
+booster's timed folds (``measured_too_slow``, ``validation_after_slow_folds``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from trainlab.config import TrainConfig
+from trainlab.data.checks import CheckedData, Finding
+from trainlab.data.split import Split, make_split
 from trainlab.models.registry import ModelSpec
 from trainlab.search.cost import predict_seconds, table_shape
 from trainlab.search.trial import TrainingData, TrialResult
@@ -42,3 +47,41 @@ def measured_too_slow(trials: list[TrialResult], folds: int, time_limit: float |
     slow = [t for t in trials if t.candidate.family in BOOSTERS and not t.ok and t.fold_seconds
             and t.fold_seconds * folds > HOLDOUT_SHARE * time_limit]
     return min(slow, key=lambda t: t.fold_seconds or 0.0, default=None)
+
+
+def validation_before_search(checked: CheckedData, split: Split, training: TrainingData, families: list[ModelSpec],
+                             config: TrainConfig, resumed_on_one: bool | None = None) -> tuple[Split, TrainingData]:
+    """The split and training data the search validates on: the folds of ``split``, or one holdout when the cost
+    model says the quickest booster would not fit them in the time limit (never under a trial budget, which must
+    repeat exactly). A resumed run validates as the run it continues did: ``resumed_on_one`` says how that was."""
+    if len(split.folds) < 2:
+        return split, training
+    if resumed_on_one is not None:
+        return one_holdout(checked, split, training, config, "as the run it resumes did") if resumed_on_one \
+            else (split, training)
+    slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
+    if slow is None:
+        return split, training
+    return one_holdout(checked, split, training, config,
+                       f"the quickest booster was expected to take {slow:,.0f} s over the folds, more than half of "
+                       f"the {config.budget.time_limit:,.0f} s time limit")
+
+
+def validation_after_slow_folds(slow: TrialResult, checked: CheckedData, split: Split, training: TrainingData,
+                                config: TrainConfig) -> tuple[Split, TrainingData]:
+    """One holdout in place of the folds, after the booster trial ``slow`` (``measured_too_slow``) ended the search."""
+    return one_holdout(checked, split, training, config,
+                       f"{slow.candidate.name} took {slow.fold_seconds or 0.0:,.1f} s a fold, so the folds would take "
+                       f"more than half of the {config.budget.time_limit or 0.0:,.0f} s time limit (the cost model "
+                       "expected less)")
+
+
+def one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,
+                why: str) -> tuple[Split, TrainingData]:
+    """The split and training data validated on one holdout instead of folds, and a finding that says ``why``."""
+    folds = len(split.folds)
+    split = make_split(checked.frame, checked.schema, config.split, config.seed, one_holdout=True)
+    training = replace(training, folds=split.folds)  # the same training rows: only the folds change
+    checked.findings.append(Finding("info", "one_holdout", f"Validated on one holdout of {len(split.folds[0][1])} "
+                                    f"rows instead of {folds} folds: {why}."))
+    return split, training
