@@ -98,8 +98,9 @@ class Scheduler:
                  listener: Listener | None = None, journal: TrialJournal | None = None,
                  named: tuple[str, ...] | None = None, refold: bool = False) -> None:
         self.data = data
-        self.refold = refold  # stop when a booster's timed folds say one holdout should replace them (never under
-        # a trial budget or on resume: the caller decides)
+        # stop when a booster's timed folds say one holdout should replace them (the caller turns it off under a
+        # trial budget and on resume)
+        self.refold = refold
         self.budget = budget
         self.plan = plan
         self.executor = executor

@@ -57,12 +57,12 @@ def validation_before_search(checked: CheckedData, split: Split, training: Train
     if len(split.folds) < 2:
         return split, training
     if resumed_on_one is not None:
-        return one_holdout(checked, split, training, config, "as the run it resumes did") if resumed_on_one \
+        return _one_holdout(checked, split, training, config, "as the run it resumes did") if resumed_on_one \
             else (split, training)
     slow = folds_too_slow(training, families, config.budget.time_limit if config.budget.max_trials is None else None)
     if slow is None:
         return split, training
-    return one_holdout(checked, split, training, config,
+    return _one_holdout(checked, split, training, config,
                        f"the quickest booster was expected to take {slow:,.0f} s over the folds, more than half of "
                        f"the {config.budget.time_limit:,.0f} s time limit")
 
@@ -70,13 +70,13 @@ def validation_before_search(checked: CheckedData, split: Split, training: Train
 def validation_after_slow_folds(slow: TrialResult, checked: CheckedData, split: Split, training: TrainingData,
                                 config: TrainConfig) -> tuple[Split, TrainingData]:
     """One holdout in place of the folds, after the booster trial ``slow`` (``measured_too_slow``) ended the search."""
-    return one_holdout(checked, split, training, config,
+    return _one_holdout(checked, split, training, config,
                        f"{slow.candidate.name} took {slow.fold_seconds or 0.0:,.1f} s a fold, so the folds would take "
                        f"more than half of the {config.budget.time_limit or 0.0:,.0f} s time limit (the cost model "
                        "expected less)")
 
 
-def one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,
+def _one_holdout(checked: CheckedData, split: Split, training: TrainingData, config: TrainConfig,
                 why: str) -> tuple[Split, TrainingData]:
     """The split and training data validated on one holdout instead of folds, and a finding that says ``why``."""
     folds = len(split.folds)
