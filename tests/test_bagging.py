@@ -18,7 +18,7 @@ from trainlab.data.prepare import make_features
 from trainlab.evaluate.analysis import _distinct_members
 from trainlab.final import refit_model
 from trainlab.search.budget import SEEDS, Budget, seed_count
-from trainlab.search.ensemble import PER_FAMILY, POOL_SIZE, EnsembleModel
+from trainlab.search.ensemble import FAMILY_TOP, POOL_SIZE, EnsembleModel
 from trainlab.search.scheduler import Scheduler
 from trainlab.search.trial import TrialResult
 
@@ -237,18 +237,18 @@ def test_the_refit_averages_seeds_of_a_family_whose_fit_depends_on_the_seed_when
 def test_only_the_ensemble_pool_keeps_its_fold_models_and_forests_never(tmp_path):
     seen = FoldModelsAtTheEnd()
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="keep",
-                         models=("linear", "naive_bayes", "random_forest"), max_trials=2 * PER_FAMILY + 6,
+                         models=("linear", "naive_bayes", "random_forest"), max_trials=2 * FAMILY_TOP + 6,
                          folds=3, listener=seen, **RUN)
     singles = [t for t in run.trials if t.ok and t.candidate.family != "ensemble"]
     kept = [t for t in singles if t.candidate.name in seen.kept]
-    assert 0 < len(kept) <= POOL_SIZE
+    assert 0 < len(kept) <= POOL_SIZE * FAMILY_TOP
     assert all(len(models) == 3 * 3 for models in seen.kept.values())
     assert not any(t.candidate.family == "random_forest" for t in kept)
-    for family in ("linear", "naive_bayes"):  # the best of each family, no more than PER_FAMILY of them
+    for family in ("linear", "naive_bayes"):  # the best of each family, no more than FAMILY_TOP of them
         ours = [t for t in kept if t.candidate.family == family]
         others = [t for t in singles if t.candidate.family == family and t not in kept]
-        assert 0 < len(ours) <= PER_FAMILY
-        assert not others or len(ours) == PER_FAMILY
+        assert 0 < len(ours) <= FAMILY_TOP
+        assert not others or len(ours) == FAMILY_TOP
         assert all(t.score <= min(k.score for k in ours) for t in others)  # roc_auc: higher is better
 
 

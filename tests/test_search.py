@@ -20,6 +20,7 @@ import pytest
 import trainlab
 from trainlab.evaluate.metrics import METRICS, Context
 from trainlab.models.registry import REGISTRY, ModelSpec
+from trainlab.search import ensemble
 from trainlab.search.budget import Budget
 from trainlab.search.ensemble import ensemble_pool, select_ensemble
 from trainlab.search.trial import PREDICT_ROW_WEIGHT, Candidate, TrainingData, TrialResult, cannot_finish, fit_deadline
@@ -194,7 +195,9 @@ def _oof_trial(name: str, oof: np.ndarray, data: TrainingData) -> TrialResult:
     return TrialResult(Candidate(name, name, {}), "ok", score=score, metrics=metrics, oof=oof)
 
 
-def test_the_ensemble_pool_takes_each_familys_best_under_k_fold_and_the_best_trials_on_one_holdout() -> None:
+def test_the_ensemble_pool_averages_each_familys_best_under_k_fold_and_takes_the_best_trials_on_one_holdout(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ensemble, "FAMILY_TOP", 2)
     rng = np.random.default_rng(1)
     y = rng.integers(0, 2, size=200)
     halves = (np.arange(100), np.arange(100, 200))
@@ -206,9 +209,15 @@ def test_the_ensemble_pool_takes_each_familys_best_under_k_fold_and_the_best_tri
         p = np.clip(0.5 + (y - 0.5) * (0.9 - 0.1 * i) + rng.normal(scale=0.05, size=len(y)), 0.01, 0.99)
         trial = _oof_trial(f"m{i}", np.column_stack([1 - p, p]), k_fold)
         trials.append(replace(trial, candidate=Candidate(f"m{i}", family, {})))
-    assert [t.candidate.name for t in ensemble_pool(trials, k_fold)] == ["m0", "m2"]
+    pool = ensemble_pool(trials, k_fold)
+    assert [[t.candidate.name for t in e.trials] for e in pool] == [["m0", "m1"], ["m2", "m4"]]
+    assert np.allclose(pool[1].oof, (trials[2].oof + trials[4].oof) / 2)  # type: ignore[operator]
+    selection = select_ensemble(trials, k_fold)
+    assert selection is not None and abs(sum(selection.weights) - 1) < 1e-9
+    assert {t.candidate.name for t in selection.trials} <= {"m0", "m1", "m2", "m4"}
     holdout = replace(k_fold, folds=[halves])
-    assert [t.candidate.name for t in ensemble_pool(trials, holdout)] == ["m0", "m1", "m2", "m3", "m4"]
+    assert [[t.candidate.name for t in e.trials] for e in ensemble_pool(trials, holdout)] == [
+        ["m0"], ["m1"], ["m2"], ["m3"], ["m4"]]
 
 
 @pytest.mark.parametrize("metric", ["roc_auc", "log_loss", "accuracy"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab.bundle import save_bundle
+from trainlab.bundle.early import EarlyModel
 from trainlab.bundle.io import add_documents
 from trainlab.bundle.manifest import library_versions
 from trainlab.config import TrainConfig, make_config
@@ -31,9 +31,7 @@ from trainlab.evaluate.analysis import analyze_run, background_records
 from trainlab.evaluate.metrics import Context, resolve_metric
 from trainlab.evaluate.uncertainty import fold_spread
 from trainlab.final import encode_target, finish, fold_scores, runner_up
-from trainlab.models.fitted import fit_model
-from trainlab.models.persist import preload
-from trainlab.models.registry import exportable_families, get_spec, select_families
+from trainlab.models.registry import exportable_families, select_families
 from trainlab.predict import Predictor
 from trainlab.report import write_model_card, write_report
 from trainlab.report.card import CARD_FILE
@@ -155,7 +153,7 @@ def train(data: pd.DataFrame | str | Path, target: str | None = None, *, config:
         budget.refits = 1 + (len(split.train) + len(split.test)) / max(1, len(split.train))
 
     notify("stage", {"name": f"Training {len(families)} model families", "metric": metric.name})
-    early = _EarlyModel(training, folder / "model", details, budget)
+    early = EarlyModel(training, folder / "model", details, budget)
     refold = resume is None and config.budget.max_trials is None and len(split.folds) > 1
     search, refit_cost = _search(executor, training, families, config, budget, folder,
                                  _both(listener, early.on_event), early, refold)
@@ -260,7 +258,7 @@ def _write_running(folder: Path, data: Any, details: dict[str, Any], split: Spli
 
 
 def _search(executor: Executor, training: TrainingData, families: list[Any], config: TrainConfig, budget: Budget,
-            folder: Path, listener: Listener, early: _EarlyModel,
+            folder: Path, listener: Listener, early: EarlyModel,
             refold: bool = False) -> tuple[SearchResult, Callable[[TrialResult, float], float]]:
     """Run the scheduler on the executor (closed at the end); returns what it found and its refit-cost estimate.
     ``refold``: the search may stop early when a booster's timed folds say one holdout should replace them."""
@@ -272,48 +270,6 @@ def _search(executor: Executor, training: TrainingData, families: list[Any], con
         executor.close()
         early.wait()
     return search, scheduler.refit_cost
-
-
-class _EarlyModel:
-    """Saves the first model that finishes as a usable bundle, so a run stopped at any moment leaves one: the
-    trial's first fold model, or a refit on all training rows for a family that keeps no fold models (forests).
-
-    The write (and refit) happen on a background thread while the search goes on; ``wait`` joins it
-    before the final bundle replaces this one.
-    """
-
-    def __init__(self, training: TrainingData, path: Path, details: dict[str, Any], budget: Budget) -> None:
-        self.training, self.path, self.details, self.budget = training, path, details, budget
-        self.saved_at: float | None = None
-        self.thread: threading.Thread | None = None
-        preload()  # the saving library, imported while the first trials run
-
-    def on_event(self, kind: str, info: dict[str, Any]) -> None:
-        trial = info.get("trial")
-        if self.thread is not None or kind != "trial_end" or trial is None or not trial.ok:
-            return
-        # the trial's own first fold model is saved as it is, when it kept one: a refit on every row would run beside
-        # the search and slow it. For pictures and sound (one holdout) it would train the CNN a second time, past the
-        # time limit (a 240 s run took 379 s); on a long table's sample (search/sampling.py) it would take as long as
-        # the trial and more; on 10,000 review snippets it took 7 s of a 30 s run (counting the n-grams again)
-        kept = trial.fold_models[0] if trial.fold_models else None
-        self.thread = threading.Thread(target=self._save, args=(trial, kept), name="trainlab-early-model", daemon=True)
-        self.thread.start()
-
-    def _save(self, trial: TrialResult, kept: Any = None) -> None:
-        t = self.training
-        model = kept if kept is not None else fit_model(get_spec(trial.candidate.family), trial.final_params, t.schema,
-                                                         t.features, t.y, t.weights, t.seed, t.n_jobs)
-        save_bundle(model, t.schema, self.path, **self.details, extras={"model_name": trial.candidate.name,
-                                                                       "early": True})
-        self.saved_at = self.budget.elapsed()
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-
-    def seconds_after(self, start: float) -> float | None:
-        return None if self.saved_at is None else round(self.saved_at - start, 3)
 
 
 def _both(first: Listener | None, second: Listener) -> Listener:

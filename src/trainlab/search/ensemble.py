@@ -14,17 +14,18 @@ from trainlab.models.fitted import TrainedModel
 from trainlab.search.trial import TrainingData, TrialResult, ranking_score, score_oof
 
 POOL_SIZE = 12
-PER_FAMILY = 1
-"""Under k-fold validation ensembles are built from the best trial of each family (the ``POOL_SIZE`` best of
-those). Without the cap a long search on a small table fills the pool with one tuned family: on diabetes (353
-training rows, 120 s) the 12 best were xgboost trials within 0.13 of each other's validation RMSE, a spread the
-folds' noise explains, and the linear and CatBoost models a short search blends were left out. Decided with
-``bench/ensemble_pool.py`` (one 60 s search per table, each cap scored on the same trials' fold models): on the 7 of
-12 tables of up to 10,000 rows where every cap's choice could be scored and the caps differed, a cap of 1 had the
-best mean rank on the test rows among caps 1, 2, 3, 6 and 12 (1.64; 12 was last, 3.86); it was behind 12 on
-hmda_mortgage and caravan. On one validation holdout (tables over ``LARGE_DATA_ROWS`` rows, pictures and sound)
-there is no cap: there the differences between trials are not the folds' noise, and on diamonds (43,000 rows, 30 s)
-a cap of 1 took the RMSE from 526 to 536."""
+FAMILY_TOP = 1
+"""Under k-fold validation each family enters the ensembles' pool once (at most ``POOL_SIZE`` families), as the equal
+average of its ``FAMILY_TOP`` best trials. One entry a family: without a cap a long search on a small table fills the
+pool with one tuned family (on diabetes, 353 training rows, 120 s, the 12 best were xgboost trials within 0.13 of
+each other's validation RMSE, a spread the folds' noise explains) and the linear and CatBoost models a short search
+blends are left out; one trial a family had the best mean test rank among caps of 1, 2, 3, 6 and 12 trials a family
+(``bench/ensemble_pool.py``, 60 s). Averaging a family's best few, against the best alone's luck with the folds, was
+no better (the same script, the same trials, on the 14 k-fold tables): at 30 s averages of 2, 3 and 5 beat the best
+alone on 5, 4 and 6 tables and lost on 7, 8 and 6; at 120 s (11 tables) each won on 6 and lost on 4, and chosen
+leave-one-table-out it was better on 4 and worse on 5. On one validation holdout (tables over ``LARGE_DATA_ROWS``
+rows, pictures and sound) the pool is the ``POOL_SIZE`` best trials: there the differences between trials are not
+the folds' noise, and on diamonds (43,000 rows, 30 s) one trial a family took the RMSE from 526 to 536."""
 
 
 @dataclass
@@ -79,19 +80,50 @@ class Selection:
     oof: np.ndarray
 
 
-def ensemble_pool(trials: list[TrialResult], data: TrainingData) -> list[TrialResult]:
-    """The trials ensembles choose from: the best by validation score, ``POOL_SIZE`` in all, and under k-fold
-    validation at most ``PER_FAMILY`` of a family."""
+@dataclass
+class PoolEntry:
+    """One choice of the ensembles' pool: trials averaged with equal weights (one trial, or a family's best few)."""
+
+    trials: list[TrialResult]
+    oof: np.ndarray
+    score: float
+
+
+def ensemble_pool(trials: list[TrialResult], data: TrainingData) -> list[PoolEntry]:
+    """What ensembles choose from, best first: under k-fold validation the average of each family's ``FAMILY_TOP``
+    best trials, on one holdout the best trials; ``POOL_SIZE`` entries at most. Trials without out-of-fold outputs
+    are left out."""
     greater = data.metric.greater_is_better
-    ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score)), key=lambda t: -t.score if greater else t.score)
-    cap = PER_FAMILY if len(data.folds) > 1 else POOL_SIZE
-    pool: list[TrialResult] = []
-    per_family: Counter[str] = Counter()
+    ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score) and t.oof is not None),
+                    key=lambda t: -t.score if greater else t.score)
+    if len(data.folds) < 2:
+        return [PoolEntry([t], np.asarray(t.oof), t.score) for t in ranked[:POOL_SIZE]]
+    families: dict[str, list[TrialResult]] = {}
     for t in ranked:
-        if per_family[t.candidate.family] < cap:
-            pool.append(t)
-            per_family[t.candidate.family] += 1
-    return pool[:POOL_SIZE]
+        best = families.setdefault(t.candidate.family, [])
+        if len(best) < FAMILY_TOP:
+            best.append(t)
+    entries = []
+    for group in list(families.values())[:POOL_SIZE]:
+        oof = np.mean([np.asarray(t.oof) for t in group], axis=0)
+        entries.append(PoolEntry(group, oof, group[0].score if len(group) == 1 else ranking_score(data, oof)))
+    return sorted(entries, key=lambda e: -e.score if greater else e.score)
+
+
+def selection_of(entries: list[PoolEntry], weights: list[float], data: TrainingData,
+                 oof: np.ndarray | None = None) -> Selection:
+    """The trials of weighted pool entries, each entry's weight shared equally among its trials, scored out of fold
+    on ``oof`` (by default the weighted blend of the entries)."""
+    blended = np.sum([w * e.oof for e, w in zip(entries, weights, strict=True)], axis=0) if oof is None else oof
+    shares: dict[int, float] = {}
+    by_id: dict[int, TrialResult] = {}
+    for entry, weight in zip(entries, weights, strict=True):
+        for t in entry.trials:
+            shares[id(t)] = shares.get(id(t), 0.0) + weight / len(entry.trials)
+            by_id[id(t)] = t
+    score, metrics = score_oof(data, blended)
+    return Selection(trials=list(by_id.values()), weights=list(shares.values()), score=score, metrics=metrics,
+                     oof=blended)
 
 
 def select_ensemble(trials: list[TrialResult], data: TrainingData, rounds: int = 25,
@@ -99,34 +131,30 @@ def select_ensemble(trials: list[TrialResult], data: TrainingData, rounds: int =
                     time_left: float = float("inf")) -> Selection | None:
     """Greedy selection with replacement (Caruana et al., 2004) over the pool (``ensemble_pool``).
 
-    Each round adds the trial that gives the best out-of-fold score, even when that is no gain (repeating a
-    member shifts the weights); the best prefix is kept. It starts from the best single trial, so the
-    ensemble is never worse than its best member on out-of-fold data. None when fewer than two trials finished.
-    With ``refit_cost``, a new member joins only while refitting all members fits in ``time_left`` seconds.
+    Each round adds the pool entry that gives the best out-of-fold score, even when that is no gain (repeating an
+    entry shifts the weights); the best prefix is kept. It starts from the best entry, so the ensemble is never
+    worse than it on out-of-fold data. None when the pool holds fewer than two entries. With ``refit_cost``, a new
+    entry joins only while refitting all trials chosen fits in ``time_left`` seconds.
     """
     metric = data.metric
-    pool = [t for t in ensemble_pool(trials, data) if t.oof is not None]
-    oofs = [t.oof for t in pool if t.oof is not None]
+    pool = ensemble_pool(trials, data)
     if len(pool) < 2:
         return None
     picks = [0]
-    total = oofs[0].copy()
+    total = pool[0].oof.copy()
     best_score, best_size = pool[0].score, 1
-    costs = [refit_cost(t) if refit_cost else 0.0 for t in pool]
+    costs = [sum(refit_cost(t) for t in e.trials) if refit_cost else 0.0 for e in pool]
     for _ in range(rounds):
         spent = sum(costs[i] for i in set(picks))
-        scores = [ranking_score(data, (total + oof) / (len(picks) + 1)) if i in picks or spent + costs[i] <= time_left
-                  else np.nan for i, oof in enumerate(oofs)]
+        scores = [ranking_score(data, (total + e.oof) / (len(picks) + 1)) if i in picks or spent + costs[i] <= time_left
+                  else np.nan for i, e in enumerate(pool)]
         if np.all(np.isnan(scores)):
             break
         step = int(np.nanargmax(scores) if metric.greater_is_better else np.nanargmin(scores))
         picks.append(step)
-        total = total + oofs[step]
+        total = total + pool[step].oof
         if is_better(scores[step], best_score, metric):
             best_score, best_size = scores[step], len(picks)
     counts = Counter(picks[:best_size])
     chosen = sorted(counts)
-    weights = [counts[i] / best_size for i in chosen]
-    blended = np.sum([w * oofs[i] for i, w in zip(chosen, weights, strict=True)], axis=0)
-    score, metrics = score_oof(data, blended)
-    return Selection(trials=[pool[i] for i in chosen], weights=weights, score=score, metrics=metrics, oof=blended)
+    return selection_of([pool[i] for i in chosen], [counts[i] / best_size for i in chosen], data)

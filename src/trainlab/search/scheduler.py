@@ -418,7 +418,7 @@ class Scheduler:
 
     def _drop_fold_models(self) -> None:
         """Free the fold models of trials outside the ensemble pool (``ensemble_pool``): they will not be chosen."""
-        kept = {id(t) for t in ensemble_pool(self.result.trials, self.data)}
+        kept = {id(t) for entry in ensemble_pool(self.result.trials, self.data) for t in entry.trials}
         for t in self.result.trials:
             if id(t) not in kept:
                 t.fold_models = None

@@ -14,8 +14,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from trainlab.search.ensemble import Selection, ensemble_pool
-from trainlab.search.trial import TrainingData, TrialResult, score_oof
+from trainlab.search.ensemble import PoolEntry, Selection, ensemble_pool, selection_of
+from trainlab.search.trial import TrainingData, TrialResult
 
 FOLDS = 5
 MIN_ROWS = 50
@@ -27,33 +27,29 @@ EPS = 1e-7
 def stack_ensemble(trials: list[TrialResult], data: TrainingData,
                    refit_cost: Callable[[TrialResult], float] | None = None,
                    time_left: float = float("inf")) -> Selection | None:
-    """Stacked weights over the pool's trials (``ensemble_pool``) whose refits together fit in ``time_left``; None
-    when fewer than two trials qualify or the validated rows are too few to cross-fit."""
-    pool: list[TrialResult] = []
+    """Stacked weights over the pool's entries (``ensemble_pool``) whose refits together fit in ``time_left``; None
+    when fewer than two entries qualify or the validated rows are too few to cross-fit."""
+    pool: list[PoolEntry] = []
     spent = 0.0
-    for t in ensemble_pool(trials, data):
-        if t.oof is None:
-            continue
-        cost = refit_cost(t) if refit_cost else 0.0
+    for entry in ensemble_pool(trials, data):
+        cost = sum(refit_cost(t) for t in entry.trials) if refit_cost else 0.0
         if spent + cost <= time_left:
-            pool.append(t)
+            pool.append(entry)
             spent += cost
     rows = np.flatnonzero(data.validated_rows())
     if len(pool) < 2 or len(rows) < MIN_ROWS:
         return None
-    outputs = np.stack([np.asarray(t.oof)[rows] for t in pool])  # members x rows (x classes)
+    outputs = np.stack([e.oof[rows] for e in pool])  # members x rows (x classes)
     y = data.y[rows]
     weights = data.weights[rows] if data.weights is not None else None
-    crossed = np.full_like(np.asarray(pool[0].oof, dtype=float), np.nan)
+    crossed = np.full_like(pool[0].oof, np.nan, dtype=float)
     for fit, held in _folds(y, data.context.task, data.seed):
         w = fit_weights(outputs[:, fit], y[fit], data.context.task, None if weights is None else weights[fit])
         crossed[rows[held]] = np.tensordot(w, outputs[:, held], axes=1)
-    score, metrics = score_oof(data, crossed)
     final = fit_weights(outputs, y, data.context.task, weights)
     keep = final >= MIN_WEIGHT
     final = final[keep] / final[keep].sum()
-    return Selection(trials=[t for t, k in zip(pool, keep, strict=True) if k], weights=[float(w) for w in final],
-                     score=score, metrics=metrics, oof=crossed)
+    return selection_of([e for e, k in zip(pool, keep, strict=True) if k], [float(w) for w in final], data, crossed)
 
 
 def _folds(y: np.ndarray, task: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
