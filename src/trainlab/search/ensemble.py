@@ -22,8 +22,8 @@ each other's validation RMSE, a spread the folds' noise explains) and the linear
 blends are left out; one trial a family had the best mean test rank among caps of 1, 2, 3, 6 and 12 trials a family
 (``bench/ensemble_pool.py``, 60 s). Averaging a family's best few, against the best alone's luck with the folds, was
 no better (the same script, the same trials, on the 14 k-fold tables): at 30 s averages of 2, 3 and 5 beat the best
-alone on 5, 4 and 6 tables and lost on 7, 8 and 6; at 120 s (11 tables) each won on 6 and lost on 4, and chosen
-leave-one-table-out it was better on 4 and worse on 5. On one validation holdout (tables over ``LARGE_DATA_ROWS``
+alone on 5, 4 and 6 tables and lost on 7, 8 and 6; at 120 s on 7, 7 and 6 and lost on 6, 6 and 7, and chosen
+leave-one-table-out it was better on none and worse on 9. On one validation holdout (tables over ``LARGE_DATA_ROWS``
 rows, pictures and sound) the pool is the ``POOL_SIZE`` best trials: there the differences between trials are not
 the folds' noise, and on diamonds (43,000 rows, 30 s) one trial a family took the RMSE from 526 to 536."""
 
