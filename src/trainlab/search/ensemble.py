@@ -97,17 +97,23 @@ def ensemble_pool(trials: list[TrialResult], data: TrainingData) -> list[PoolEnt
     ranked = sorted((t for t in trials if t.ok and not np.isnan(t.score) and t.oof is not None),
                     key=lambda t: -t.score if greater else t.score)
     if len(data.folds) < 2:
-        return [PoolEntry([t], np.asarray(t.oof), t.score) for t in ranked[:POOL_SIZE]]
+        return [_entry([t], data) for t in ranked[:POOL_SIZE]]
     families: dict[str, list[TrialResult]] = {}
     for t in ranked:
         best = families.setdefault(t.candidate.family, [])
         if len(best) < FAMILY_TOP:
             best.append(t)
-    entries = []
-    for group in list(families.values())[:POOL_SIZE]:
-        oof = np.mean([np.asarray(t.oof) for t in group], axis=0)
-        entries.append(PoolEntry(group, oof, group[0].score if len(group) == 1 else ranking_score(data, oof)))
+    entries = [_entry(group, data) for group in list(families.values())[:POOL_SIZE]]
     return sorted(entries, key=lambda e: -e.score if greater else e.score)
+
+
+def _entry(group: list[TrialResult], data: TrainingData) -> PoolEntry:
+    """The pool entry of trials averaged; one trial's is its own outputs and score, not copied (the pool is made
+    again after every trial)."""
+    if len(group) == 1:
+        return PoolEntry(group, np.asarray(group[0].oof), group[0].score)
+    oof = np.mean([np.asarray(t.oof) for t in group], axis=0)
+    return PoolEntry(group, oof, ranking_score(data, oof))
 
 
 def selection_of(entries: list[PoolEntry], weights: list[float], data: TrainingData,
@@ -115,15 +121,13 @@ def selection_of(entries: list[PoolEntry], weights: list[float], data: TrainingD
     """The trials of weighted pool entries, each entry's weight shared equally among its trials, scored out of fold
     on ``oof`` (by default the weighted blend of the entries)."""
     blended = np.sum([w * e.oof for e, w in zip(entries, weights, strict=True)], axis=0) if oof is None else oof
-    shares: dict[int, float] = {}
-    by_id: dict[int, TrialResult] = {}
+    shares: dict[int, tuple[TrialResult, float]] = {}
     for entry, weight in zip(entries, weights, strict=True):
         for t in entry.trials:
-            shares[id(t)] = shares.get(id(t), 0.0) + weight / len(entry.trials)
-            by_id[id(t)] = t
+            shares[id(t)] = (t, shares.get(id(t), (t, 0.0))[1] + weight / len(entry.trials))
     score, metrics = score_oof(data, blended)
-    return Selection(trials=list(by_id.values()), weights=list(shares.values()), score=score, metrics=metrics,
-                     oof=blended)
+    return Selection(trials=[t for t, _ in shares.values()], weights=[w for _, w in shares.values()], score=score,
+                     metrics=metrics, oof=blended)
 
 
 def select_ensemble(trials: list[TrialResult], data: TrainingData, rounds: int = 25,
