@@ -234,6 +234,26 @@ def test_the_refit_averages_seeds_of_a_family_whose_fit_depends_on_the_seed_when
     assert "seeds" not in json.loads((plain.folder / "run.json").read_text())["refit"]  # linear: one fit is all
 
 
+def test_the_refit_on_every_row_adds_seeds_until_the_time_limit(tmp_path, monkeypatch):
+    """The refit on every row (--refit-full) is the run's last fit: its seeds may go on past the count the tested
+    refit fitted in its share, up to the time limit, so that the share that refit left unspent is not lost."""
+    calls: list[tuple[int, int, float]] = []
+
+    def recorded(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
+        calls.append((len(training.y), seeds, until))
+        return refit_model(best, search, training, deadline, seconds, min(seeds, 2), until)
+
+    monkeypatch.setattr(final, "refit_model", recorded)
+    started = time.monotonic()
+    run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="full", models=("lightgbm",),
+                         **{**_refits_take(monkeypatch, 0.01), "time_limit": 60})
+    (rows, seeds, until), (full_rows, full_seeds, full_until) = calls
+    assert full_rows > rows and seeds == full_seeds == SEEDS
+    assert until < full_until <= started + 60  # the tested refit's share, then up to the limit
+    record = json.loads((run.folder / "run.json").read_text())["refit"]
+    assert record["seeds"] == record["full_seeds"] == 2  # what the fake let each fit
+
+
 def test_only_the_ensemble_pool_keeps_its_fold_models_and_forests_never(tmp_path):
     seen = FoldModelsAtTheEnd()
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="keep",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pickle
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from trainlab.models.registry import get_spec
+from trainlab.models.registry import ROUNDS_PATIENCE, get_spec
 from trainlab.search.budget import Budget
 from trainlab.search.sampling import (
     MAX_LEARNING_RATE,
@@ -23,7 +24,7 @@ from trainlab.search.sampling import (
     shortest_refit_seconds,
     within_time,
 )
-from trainlab.search.scheduler import Scheduler, SearchResult
+from trainlab.search.scheduler import REFIT_GROWTH, Scheduler, SearchResult, refit_rounds_share
 from trainlab.search.trial import Candidate, TrialResult
 
 
@@ -103,6 +104,20 @@ def test_the_search_and_the_final_choice_plan_a_sampled_booster_refit_alike() ->
     assert scheduler.refit_cost(trial, shortest * 0.9) > shortest * 0.9  # not chosen: too little for a worthy refit
     ensemble = TrialResult(Candidate("ensemble", "ensemble", {"members": {"lightgbm": 0.5, "linear": 0.5}}), "ok")
     assert scheduler.refit_cost(ensemble, 100.0) == min(needed, 50.0) + 1.2 * 2.0  # its members' refits
+
+
+def test_a_booster_refit_is_expected_to_fit_its_best_rounds_not_those_its_folds_fitted_past_them() -> None:
+    """A fold stopped ROUNDS_PATIENCE rounds past its best; the refit on all rows fits the best rounds (grown with
+    the rows) and scores no validation rows, so it is expected to take that share of the fold's fit."""
+    scheduler = Scheduler.__new__(Scheduler)
+    trial = _trial(None, fit_s=1.0, rounds=100.0)  # best at 100 of the 150 fitted; the refit fits 1,000
+    assert refit_rounds_share(trial) == pytest.approx(1000 / (100 + ROUNDS_PATIENCE))
+    assert scheduler.refit_cost(trial) == pytest.approx(REFIT_GROWTH * 1000 / 150)
+    capped = replace(trial, candidate=replace(trial.candidate, params={"n_estimators": 120}),
+                     refit_params={"n_estimators": 125})
+    assert refit_rounds_share(capped) == pytest.approx(125 / 120)  # its folds fitted 120 rounds at most
+    linear = TrialResult(Candidate("linear", "linear", {}), "ok", score=0.8, fit_time_s=2.0)
+    assert refit_rounds_share(linear) == 1.0 and scheduler.refit_cost(linear) == REFIT_GROWTH * 2.0
 
 
 def test_a_sampled_refit_without_rounds_grows_with_the_rows_as_the_cost_model_says() -> None:

@@ -9,10 +9,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab.models.registry import CLASS_WEIGHT, FIT_DEADLINE, BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import (
+    CLASS_WEIGHT,
+    FIT_DEADLINE,
+    ROUNDS_PATIENCE,
+    BoosterAdapter,
+    ModelSpec,
+    Param,
+    register,
+)
 
 FILE = "catboost.cbm"
-ROUNDS_PATIENCE = 50
 
 
 def _cls(task: str) -> Any:

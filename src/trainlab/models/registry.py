@@ -182,6 +182,8 @@ REGISTRY: dict[str, ModelSpec] = {}
 FIT_DEADLINE: ContextVar[float | None] = ContextVar("FIT_DEADLINE", default=None)
 """The ``time.monotonic()`` moment by which the fit under way must end, where a family can stop early (the
 neural network between epochs); set by ``fit_model``'s ``deadline``."""
+ROUNDS_PATIENCE = 50
+"""Rounds a booster (LightGBM, XGBoost, CatBoost) fits past its best validation score before it stops."""
 
 
 def register(spec: ModelSpec) -> ModelSpec:

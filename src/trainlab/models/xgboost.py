@@ -9,11 +9,18 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.models.registry import CLASS_WEIGHT, FIT_DEADLINE, BoosterAdapter, ModelSpec, Param, register
+from trainlab.models.registry import (
+    CLASS_WEIGHT,
+    FIT_DEADLINE,
+    ROUNDS_PATIENCE,
+    BoosterAdapter,
+    ModelSpec,
+    Param,
+    register,
+)
 
 FILE = "xgboost.ubj"
 CLASSES_FILE = "xgboost_classes.json"
-ROUNDS_PATIENCE = 50
 
 
 def _cls(task: str) -> Any:
