@@ -4,12 +4,13 @@
     python bench/refit_cost.py --summary docs/refit-cost-30.jsonl
 
 Each table is split as the peer harness splits it (80/20, seed 0, stratified for classes) and searched once
-(``trainlab.train`` on the training rows). Then up to ``--per-table`` of its successful trials (the best of each
-family first) are refit as a run refits its final model (``fit_model`` with the trial's ``final_params`` on every
-training row, the run's threads) and timed. Each row records what the search knew of the trial (its mean fold's
-fit seconds, rows, early-stopped rounds, the rounds it may grow to) beside the measured refit: the data the
-scheduler's refit estimate (``Scheduler.refit_cost``) is chosen on. Prints each estimate's error, per family and
-over all refits; ``--rows`` writes one JSON line per refit, ``--summary F`` summarizes such a file again.
+(``trainlab.train`` on the training rows, as ``bench/ensemble_pool.py`` does). Then up to ``--per-table`` of its
+successful trials (the best of each family first) are refit as a run refits its final model (``fit_model`` with the
+trial's ``final_params`` on every training row, the run's threads) and timed. Each row records what the search knew
+of the trial (its mean fold's fit seconds, rows, early-stopped rounds, the rounds it may grow to) beside the measured
+refit: the data the scheduler's refit estimate (``Scheduler.refit_cost``) is chosen on. Prints each estimate's
+error, per family and over all refits; ``--rows`` writes one JSON line per refit, ``--summary F`` summarizes such a
+file again.
 """
 
 from __future__ import annotations
@@ -17,47 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.model_selection import train_test_split
 
-import trainlab
-import trainlab.run
 from trainlab.models.fitted import fit_model
 from trainlab.models.registry import ROUNDS_PATIENCE, get_spec
-from trainlab.search.scheduler import REFIT_GROWTH, SearchResult, refit_rounds_share
+from trainlab.search.scheduler import REFIT_GROWTH, refit_rounds_share
 from trainlab.search.trial import TrainingData, TrialResult
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
-
-def search_table(name: str, budget: float) -> tuple[SearchResult, TrainingData]:
-    """The search of one table's harness training rows and the training data it ran on."""
-    meta = next(d for d in json.loads((DATASETS / "manifest.json").read_text())["datasets"] if d["name"] == name)
-    frame = pd.read_parquet(DATASETS / meta["file"])
-    target = meta["target"]
-    train, _ = train_test_split(frame, test_size=0.2, random_state=0,
-                                stratify=frame[target] if meta["task"] != "regression" else None)
-    seen: dict[str, Any] = {}
-    original = trainlab.run.finish
-
-    def capture(search: SearchResult, *args: Any, **kwargs: Any) -> Any:
-        seen["search"], seen["training"] = search, args[3]
-        return original(search, *args, **kwargs)
-
-    trainlab.run.finish = capture
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            trainlab.train(train, target=target, task=meta["task"], time_limit=budget, out_dir=out, name=name,
-                           seed=0, report=False)
-    finally:
-        trainlab.run.finish = original
-    return seen["search"], seen["training"]
+sys.path.insert(0, str(Path(__file__).parent))
+from ensemble_pool import DATASETS, search_table
 
 
 def picked(trials: list[TrialResult], count: int) -> list[TrialResult]:
@@ -131,7 +105,7 @@ def main() -> None:
               if d.get("group") != "scale"] if args.datasets == "all" else args.datasets.split(","))
     rows = []
     for name in names:
-        search, training = search_table(name, args.budget)
+        search, training, _, _ = search_table(name, args.budget)
         for trial in picked(search.trials, args.per_table):
             row = refit_row(name, trial, training)
             rows.append(row)
