@@ -2,7 +2,9 @@
 
     python ../shared/bench/run.py --system trainlab --cmd "python $PWD/bench/adapter.py" --budget 30 --datasets all
 
-The whole adapter process, imports included, is held to the budget: trainlab gets what is left of it.
+The whole adapter process, imports included, is held to the budget: trainlab gets what is left of it, less
+``AFTER_TRAIN_SHARE`` of the budget for what the harness also times after training (predicting its test rows, writing
+them, exiting).
 Like the peers, it skips the HTML report (``report=False``); it holds out 10 % for trainlab's own test score,
 then refits the best model on all training rows (``refit_full``).
 """
@@ -21,6 +23,12 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import trainlab  # noqa: E402
+
+AFTER_TRAIN_SHARE = 0.04
+"""Share of the budget kept for what follows trainlab's return: at 30 s on the 19 dev tables (two seeds), the harness's
+wall time exceeded trainlab's own run by 1.6-3.7 s (the process's start, predicting the test rows, writing them,
+exiting), predicting alone up to 1.55 s (movies_rating, an ensemble averaging several seeds' fits); on diamonds,
+seed 0, the wall time was 33.35 s of the 33 s allowed."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     test = pd.read_parquet(args.test)
     if args.task != "regression":
         train[args.target] = train[args.target].astype(str)
-    left = args.budget - (time.monotonic() - START)
+    left = args.budget * (1 - AFTER_TRAIN_SHARE) - (time.monotonic() - START)
     fit_start = time.perf_counter()
     run = trainlab.train(train, target=args.target, task=args.task, time_limit=max(left, 1.0),
                          seed=args.seed if args.model_seed is None else args.model_seed,

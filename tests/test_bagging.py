@@ -19,8 +19,8 @@ from trainlab.evaluate.analysis import _distinct_members
 from trainlab.final import refit_model
 from trainlab.search.budget import SEEDS, Budget, seed_count
 from trainlab.search.ensemble import FAMILY_TOP, POOL_SIZE, EnsembleModel
-from trainlab.search.scheduler import Scheduler
-from trainlab.search.trial import TrialResult
+from trainlab.search.scheduler import Scheduler, SearchResult
+from trainlab.search.trial import Candidate, TrialResult
 
 RUN = {"time_limit": None, "report": False}
 
@@ -93,8 +93,9 @@ def test_a_second_refit_that_ends_past_its_deadline_is_dropped_and_the_tested_mo
     slow fake here, given 2 s) may be cut short: it is dropped, and the bundle keeps the model the test rows scored."""
     rows: list[int] = []
 
-    def slow_second_refit(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
-        fitted = refit_model(best, search, training, deadline, seconds, seeds, until)
+    def slow_second_refit(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf"),
+                          after=0.0):
+        fitted = refit_model(best, search, training, deadline, seconds, seeds, until, after)
         rows.append(len(training.y))
         if len(rows) == 2:
             time.sleep(max(0.0, deadline - time.monotonic()) + 0.05)
@@ -119,9 +120,10 @@ def _refits_take(monkeypatch: pytest.MonkeyPatch, seconds: float) -> dict[str, o
 def test_refit_full_with_time_for_one_refit_tests_the_fold_models_and_refits_once_on_every_row(tmp_path, monkeypatch):
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf"),
+                after=0.0):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds, seeds, until)
+        return refit_model(best, search, training, deadline, seconds, seeds, until, after)
 
     monkeypatch.setattr(final, "refit_model", counted)
     frame = make_binary(200)  # 160 training rows: 56 s on them, 70 s on all 200; 123 s at most for both
@@ -148,9 +150,10 @@ def test_refit_full_with_time_for_one_refit_on_a_holdout_tests_its_model_and_ref
     monkeypatch.setattr(split, "LARGE_DATA_ROWS", 100)  # 160 training rows: one validation holdout
     refits: list[int] = []
 
-    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
+    def counted(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf"),
+                after=0.0):
         refits.append(len(training.y))
-        return refit_model(best, search, training, deadline, seconds, seeds, until)
+        return refit_model(best, search, training, deadline, seconds, seeds, until, after)
 
     monkeypatch.setattr(final, "refit_model", counted)
     run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="holdout", models=("linear",),
@@ -234,14 +237,29 @@ def test_the_refit_averages_seeds_of_a_family_whose_fit_depends_on_the_seed_when
     assert "seeds" not in json.loads((plain.folder / "run.json").read_text())["refit"]  # linear: one fit is all
 
 
+def test_each_seed_counts_what_it_adds_to_testing_before_another_round_starts(monkeypatch):
+    """The model tested after the refit predicts with every seed's fit: a round of seeds starts only when its fit
+    and the testing time every seed so far adds end by the time given (fits here take no time)."""
+    monkeypatch.setattr(final, "fit_model", lambda *args, **kwargs: object())
+    trial = TrialResult(Candidate("lightgbm", "lightgbm", {"n_estimators": 100}), "ok", score=0.9)
+    search = SearchResult(trials=[trial])
+    training = SimpleNamespace(y=np.zeros(10), schema=None, features=None, weights=None, seed=0, n_jobs=1)
+    until = time.monotonic() + 25.0
+    _, _, free = refit_model(trial, search, training, float("inf"), seeds=SEEDS, seeds_until=until)
+    _, _, costly = refit_model(trial, search, training, float("inf"), seeds=SEEDS, seeds_until=until, seed_after=10.0)
+    assert free == SEEDS
+    assert costly == 3  # seeds beyond the first add 10 s each: 20 s with three, a fourth would make it 30 s
+
+
 def test_the_refit_on_every_row_adds_seeds_until_the_time_limit(tmp_path, monkeypatch):
     """The refit on every row (--refit-full) is the run's last fit: its seeds may go on past the count the tested
     refit fitted in its share, up to the time limit, so that the share that refit left unspent is not lost."""
     calls: list[tuple[int, int, float]] = []
 
-    def recorded(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf")):
+    def recorded(best, search, training, deadline, seconds=float("inf"), seeds=1, until=float("inf"),
+                 after=0.0):
         calls.append((len(training.y), seeds, until))
-        return refit_model(best, search, training, deadline, seconds, min(seeds, 2), until)
+        return refit_model(best, search, training, deadline, seconds, min(seeds, 2), until, after)
 
     monkeypatch.setattr(final, "refit_model", recorded)
     started = time.monotonic()
@@ -252,6 +270,8 @@ def test_the_refit_on_every_row_adds_seeds_until_the_time_limit(tmp_path, monkey
     assert until < full_until <= started + 60  # the tested refit's share, then up to the limit
     record = json.loads((run.folder / "run.json").read_text())["refit"]
     assert record["seeds"] == record["full_seeds"] == 2  # what the fake let each fit
+    card = (run.bundle_path / "model_card.md").read_text()
+    assert "The saved model averages 2 fits of its configuration, each with its own seed." in card
 
 
 def test_only_the_ensemble_pool_keeps_its_fold_models_and_forests_never(tmp_path):

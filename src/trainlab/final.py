@@ -126,7 +126,9 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         planned = max(0.0, budget.refit_time_left(slack=False) - after)
         # the seeds of the first refit leave the refit on every row (--refit-full) its share of the time
         until = time.monotonic() + planned / budget.refits
-        inner, sampled, seeds = refit_model(best, search, training, deadline, planned, seeds, until)
+        seed_after = sum(after_refit_seconds(m, training, len(split.test)) for m, _ in members_of(best, search.trials)
+                         if seeds_apply(m))
+        inner, sampled, seeds = refit_model(best, search, training, deadline, planned, seeds, until, seed_after)
     # averaged fold models are never calibrated; a holdout's one model is, as its validation outputs are its own
     averaged = bag is not None and len(bag.members) > 1
     tested_calibrator = None if once and averaged else calibrator
@@ -156,7 +158,7 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         refit["full_expected_s"] = round(needed, 3)
         if again is not None:
             refit["full_s"] = round(time.monotonic() - full_start, 3)
-            if full_seeds > 1:
+            if most > 1:  # a seeded model: how many the saved refit averages (the tested one's are "seeds")
                 refit["full_seeds"] = full_seeds
             model = with_gap_filling(calibrated(again, calibrator), everything.features, config.seed)
             refit["rows"] = len(everything.y)
@@ -237,12 +239,13 @@ def after_refit_seconds(trial: TrialResult, training: TrainingData, test_rows: i
 
 
 def refit_model(best: TrialResult, search: SearchResult, training: TrainingData, deadline: float,
-                seconds: float = float("inf"), seeds: int = 1,
-                seeds_until: float = float("inf")) -> tuple[Model, list[dict[str, Any]], int]:
+                seconds: float = float("inf"), seeds: int = 1, seeds_until: float = float("inf"),
+                seed_after: float = 0.0) -> tuple[Model, list[dict[str, Any]], int]:
     """The best model refit on all training rows: one family, or every member of the ensemble; families that can
     stop early stop at ``deadline``. A member whose fit depends on the seed (``seeds_apply``) is fitted up to
     ``seeds`` times, with seeds from the run's own, and the fits averaged; a round of seeds starts only when the
-    last one says it would end by ``seeds_until`` (a monotonic time), so that seeds never cut a booster short.
+    last one says it would end by ``seeds_until`` (a monotonic time), each seed's fit also adding ``seed_after``
+    seconds to what follows (testing the model predicts with every fit), so that seeds never cut a booster short.
     Members that were tuned on a sample of the rows (long tables) are given the rounds all rows need, as many as fit
     ``seconds`` (shared between members; ``search.sampling.within_time``); the second value says, per such member,
     what it was given; the third, how many seeds were fitted."""
@@ -265,7 +268,7 @@ def refit_model(best: TrialResult, search: SearchResult, training: TrainingData,
                                         t.n_jobs, deadline=deadline))
         rounds += 1
         now = time.monotonic()
-        if now + (now - began) > seeds_until:
+        if now + (now - began) + rounds * seed_after > seeds_until:
             break
     members = [f for group in fits for f in group]
     weights = [weight / len(group) for (_, weight), group in zip(parts, fits, strict=True) for _ in group]

@@ -80,6 +80,9 @@ def _choice_section(run: dict[str, Any], leaderboard: list[dict[str, Any]]) -> S
         made = refit.get("bagged") or f"refit on all {_number(refit.get('rows'))} training rows"
         bullets.append(f"Final model: {made}"
                        + ("; then refit on every row, test rows included." if refit.get("full") == "done" else "."))
+    seeds = refit.get("full_seeds") if refit.get("full") == "done" else refit.get("seeds")
+    if seeds and seeds > 1:
+        bullets.append(f"The saved model averages {seeds} fits of its configuration, each with its own seed.")
     return {"title": "How it was chosen", "bullets": bullets}
 
 
