@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from trainlab.models.fitted import fit_model
-from trainlab.models.registry import ROUNDS_PATIENCE, get_spec
+from trainlab.models.registry import get_spec
 from trainlab.search.scheduler import REFIT_GROWTH, refit_rounds_share
 from trainlab.search.trial import TrainingData, TrialResult
 
@@ -66,12 +66,7 @@ def estimates(row: dict[str, Any]) -> dict[str, float]:
     """The refit seconds each rule would have expected: the fold's fit grown by ``REFIT_GROWTH``, and that times a
     booster's rounds share (``refit_rounds_share``, what the scheduler uses)."""
     grown = REFIT_GROWTH * row["fit_s"]
-    share = row.get("rounds_share")
-    if share is None:  # rows written before the share was recorded
-        fitted = row["rounds"] + ROUNDS_PATIENCE if row["rounds"] else None
-        if fitted and row["max_rounds"]:
-            fitted = min(fitted, row["max_rounds"])
-        share = row["refit_rounds"] / fitted if fitted and row["refit_rounds"] else 1.0
+    share = row["rounds_share"]
     return {"REFIT_GROWTH": grown, "REFIT_GROWTH x rounds share": grown * share}
 
 

@@ -106,7 +106,8 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
     else:
         calibrator, calibration = choose_calibration(best.oof, training.y, training.context.n_classes,
                                                      training.weights, config.seed)
-    seeds = final_seeds(best, search, budget) if bag is None else 1
+    most = final_seeds(best, search, budget)
+    seeds = most if bag is None else 1
     refit_start = time.monotonic()
     sampled: list[dict[str, Any]] = []
     if bag is not None:
@@ -152,7 +153,6 @@ def finish(search: SearchResult, refit_cost: Callable[[TrialResult, float], floa
         per_row = (refit_cost(best, time_left) if once else refit["seconds"]) / max(1, len(training.y))
         spare = budget.refit_time_left() if once else budget.optional_time_left()
         full_start, needed = time.monotonic(), per_row * len(everything.y)
-        most = final_seeds(best, search, budget)
         again, refit["full"], full_seeds = refit_everything(best, search, everything, needed, spare, notify,
                                                             most, budget.refit_time_left(slack=False))
         refit["full_expected_s"] = round(needed, 3)
