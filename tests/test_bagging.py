@@ -303,22 +303,19 @@ def test_learning_curve_refits_one_model_per_fold_bag(tmp_path, no_time_to_refit
     assert family == "lightgbm" and params["n_estimators"] == round(np.mean(rounds))
 
 
-def test_seeds_stop_where_another_round_would_not_end_in_the_time_left(tmp_path, monkeypatch):
-    """The number of seeds is planned on the cost model's estimate; when the fits are slower than that (a slow fake:
-    each takes 1.5 s more), the refit stops adding seeds once the next round would run past the first refit's share of
-    the time left, and run.json says how many it fitted."""
-    fit = final.fit_model
-
+def test_seeds_stop_where_another_round_would_not_end_in_the_time_left(monkeypatch):
+    """The refit measures each round of seeds and starts another only when a round as long as the last one would end
+    by the time given: with fits that each take 0.5 s (a slow fake) and 3 s given, it stops between the second seed
+    and the last of ``SEEDS``, however slow the machine (a round that takes longer only leaves fewer seeds)."""
     def slow_fit(*args, **kwargs):
-        time.sleep(1.5)
-        return fit(*args, **kwargs)
+        time.sleep(0.5)
+        return object()
 
     monkeypatch.setattr(final, "fit_model", slow_fit)
-    options = {**_refits_take(monkeypatch, 0.01), "time_limit": 12, "refit_full": False}
-    run = trainlab.train(make_binary(200), target="outcome", out_dir=tmp_path, name="slow", models=("lightgbm",),
-                         **options)
-    record = json.loads((run.folder / "run.json").read_text())
-    assert 1 < record["refit"]["seeds"] < SEEDS
-    inner = _inner(run.predictor)
-    assert isinstance(inner, EnsembleModel) and len(inner.members) == record["refit"]["seeds"]
-    assert inner.weights == [1 / len(inner.members)] * len(inner.members)
+    trial = TrialResult(Candidate("lightgbm", "lightgbm", {"n_estimators": 100}), "ok", score=0.9)
+    training = SimpleNamespace(y=np.zeros(10), schema=None, features=None, weights=None, seed=0, n_jobs=1)
+    model, _, seeds = refit_model(trial, SearchResult(trials=[trial]), training, float("inf"), seeds=SEEDS,
+                                  seeds_until=time.monotonic() + 3.0)
+    assert 1 < seeds < SEEDS
+    assert isinstance(model, EnsembleModel) and len(model.members) == seeds
+    assert model.weights == [1 / seeds] * seeds
