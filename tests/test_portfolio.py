@@ -164,6 +164,34 @@ def test_a_costly_candidate_waits_while_the_first_trial_of_its_family_runs(monke
     assert scheduler._take([boosted, linear], 1) == [boosted]  # none in flight: nothing to wait for
 
 
+def test_a_costly_candidate_of_a_family_that_lags_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trainlab.config import make_config
+    from trainlab.data.checks import check_data
+    from trainlab.data.split import make_split
+    from trainlab.run import training_data
+    from trainlab.search.budget import Budget
+    from trainlab.search.scheduler import LAGGING_SHARE, PLANS
+    from trainlab.search.trial import Candidate, TrialResult
+
+    config = make_config("y", time_limit=100, seed=0)
+    checked = check_data(_table(), config)
+    training = training_data(checked, make_split(checked.frame, checked.schema, config.split, 0), config)
+    plan = PLANS["balanced"]
+    scheduler = Scheduler(training, Budget(time_limit=100.0), plan, executor=None)  # type: ignore[arg-type]
+    costly = 0.9 * scheduler.budget.remaining()
+    monkeypatch.setattr(scheduler, "predicted_time", lambda c: costly if c.name.endswith("_p2") else 0.1)
+    families = ["lightgbm", "xgboost", "linear", "catboost", "knn"][: plan.tune_families + 2]
+    for rank, family in enumerate(families):  # roc_auc: the first family leads, the last lags most
+        scheduler.result.trials.append(TrialResult(Candidate(family, family, {}), "ok", score=0.9 - rank / 100))
+    lagging, leading = families[plan.tune_families], families[0]
+    pending = [Candidate(f"{lagging}_p2", lagging, {}), Candidate(f"{lagging}_p1", lagging, {}),
+               Candidate(f"{leading}_p2", leading, {}), Candidate("svm_p2", "svm", {})]
+    taken = scheduler._take(pending, 4)
+    assert [c.name for c in taken] == [f"{lagging}_p1", f"{leading}_p2", "svm_p2"]  # cheap, leading, untried
+    why = scheduler.result.skipped[f"{lagging}_p2"]
+    assert f"more than {LAGGING_SHARE:.0%}" in why and f"{lagging} ranks {plan.tune_families + 1} of" in why
+
+
 def test_the_machine_probe_is_cached_per_machine_and_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     cost._probe_seconds.cache_clear()

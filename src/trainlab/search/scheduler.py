@@ -48,6 +48,12 @@ UNTIMED_SHARE = 0.25
 while the first trial of its family is still running: that trial's times will correct the model
 (``Scheduler._correction``). On ames_housing at 120 s CatBoost's default started beside the first CatBoost trial,
 expected to take 39 s; its folds took 18 s each, and it was stopped after 3 of 5, 55 s lost."""
+LAGGING_SHARE = 0.25
+"""A candidate expected to take more than this share of the time left runs only while its family ranks among the
+``Plan.tune_families`` best so far (``Scheduler._lagging``). At 120 s on wine, CatBoost ranked fourth of the
+families after its first trial, and its next portfolio configurations took 25 s and 62 s of one worker's 115 s;
+over 109 kept harness runs of the 19 dev tables (30 s and 120 s) the rule holds back 21 trials, 356 trial-seconds,
+and one of them had entered its run's final ensemble."""
 TIMED_MIN_S = 1.0
 """Folds quicker than this say little of how far off the cost model is: a library's import and fixed costs weigh most
 there (``Scheduler._correction``)."""
@@ -188,9 +194,9 @@ class Scheduler:
     def _take(self, pending: list[Candidate], count: int) -> list[Candidate]:
         """Up to ``count`` pending candidates to run next, taken out of ``pending``. Under a time limit a candidate
         the cost model expects to outlast the time left is taken out too, and said skipped: time only shrinks, so
-        it would not fit later either (while no model exists, the quickest expected one still runs). A candidate
-        waiting for the first trial of its family to end (``_waits``) goes after the others. Once the budget is
-        spent, every pending candidate is said skipped."""
+        it would not fit later either (while no model exists, the quickest expected one still runs); so is a costly
+        candidate of a family that lags (``_lagging``). A candidate waiting for the first trial of its family to end
+        (``_waits``) goes after the others. Once the budget is spent, every pending candidate is said skipped."""
         if self.budget.exhausted(first=self._first()):
             for c in pending:
                 self.result.skipped.setdefault(c.name, self.budget.why_stopped())
@@ -204,9 +210,31 @@ class Scheduler:
             if c not in fitting:
                 self.result.skipped.setdefault(c.name, f"expected to take {self.predicted_time(c):.0f} s "
                                                        f"(cost model), more than the {left:.0f} s left")
+        lagging = {c.name: rank for c in fitting if (rank := self._lagging(c, left)) is not None}
+        for c in [c for c in fitting if c.name in lagging]:
+            fitting.remove(c)
+            self.result.skipped.setdefault(c.name, f"expected to take {self.predicted_time(c):.0f} s, more than "
+                                                   f"{LAGGING_SHARE:.0%} of the {left:.0f} s left, while "
+                                                   f"{c.family} ranks {lagging[c.name]} of the families tried")
         fitting.sort(key=lambda c: self._waits(c, left))  # stable: the order stays among those that do not wait
         pending[:] = fitting[count:]
         return fitting[:count]
+
+    def _lagging(self, candidate: Candidate, left: float) -> int | None:
+        """The rank of the candidate's family (its best trial's score among the families' best) when the candidate
+        costs more than ``LAGGING_SHARE`` of the time left and the family ranks below the ``plan.tune_families`` the
+        search would tune; None when it runs. A family with no trial ended yet runs: its first trial says where it
+        stands."""
+        if self.budget.time_limit is None or self.budget.max_trials is not None \
+                or (self.predicted_time(candidate) or 0.0) <= LAGGING_SHARE * left:
+            return None
+        best: dict[str, TrialResult] = {}
+        for t in sorted((t for t in self.result.trials if t.ok and not np.isnan(t.score)), key=self._sort_key):
+            best.setdefault(t.candidate.family, t)
+        if candidate.family not in best:
+            return None
+        rank = list(best).index(candidate.family) + 1
+        return rank if rank > self.plan.tune_families else None
 
     def _waits(self, candidate: Candidate, left: float) -> bool:
         """Whether a candidate goes after the others until a trial of its family has ended (``UNTIMED_SHARE``)."""
